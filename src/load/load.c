@@ -1,0 +1,6 @@
+/* Placeholder until its issue lands. */
+#include <stdio.h>
+#include "cmd.h"
+int load_main(int argc, char **argv) { fprintf(stderr, "srvlab: %s: not built yet\n", argv[0]); return 2; }
+int merge_main(int argc, char **argv) { fprintf(stderr, "srvlab: %s: not built yet\n", argv[0]); return 2; }
+int compare_main(int argc, char **argv) { fprintf(stderr, "srvlab: %s: not built yet\n", argv[0]); return 2; }
