@@ -1,0 +1,183 @@
+/* M/G/1 by Pollaczek-Khinchine (servers.md section 4.5) and M/D/1 (section 4.6). Means are
+ * exact; M/G/1 has no closed-form percentiles, so mg1_*_approx use a labelled two-moment
+ * approximation, and M/D/1 uses Erlang's exact finite sum while it is numerically safe. */
+#include "model/mg1.h"
+
+#include <errno.h>
+#include <float.h>
+#include <math.h>
+
+#include "model/expo.h"
+#include "model/solve.h"
+
+int mg1_check(double arrival_per_s, double service_mean_s, double service_cv) {
+    if (!isfinite(arrival_per_s) || !isfinite(service_mean_s) || !isfinite(service_cv) ||
+        arrival_per_s <= 0 || service_mean_s <= 0 || service_cv < 0 || service_cv > 100)
+        return -EINVAL;
+    return arrival_per_s * service_mean_s < 1 ? 0 : -EDOM;
+}
+
+double mg1_wait_mean_s(double arrival_per_s, double service_mean_s, double service_cv) {
+    double rho = arrival_per_s * service_mean_s;
+    return rho * (1 + service_cv * service_cv) / (2 * (1 - rho)) * service_mean_s;
+}
+
+double mg1_response_mean_s(double arrival_per_s, double service_mean_s, double service_cv) {
+    return mg1_wait_mean_s(arrival_per_s, service_mean_s, service_cv) + service_mean_s;
+}
+
+double mg1_in_queue_mean(double arrival_per_s, double service_mean_s, double service_cv) {
+    return arrival_per_s * mg1_wait_mean_s(arrival_per_s, service_mean_s, service_cv);
+}
+
+double mg1_in_system_mean(double arrival_per_s, double service_mean_s, double service_cv) {
+    return mg1_in_queue_mean(arrival_per_s, service_mean_s, service_cv) +
+           arrival_per_s * service_mean_s;
+}
+
+/* ---- Approximate percentiles ---- */
+
+/* A service time with the given mean and cv: shift_s plus, with probability prob[i], an
+ * Exp(rate[i]) phase. */
+struct service_fit {
+    double shift_s;
+    int phases;
+    double prob[2], rate_per_s[2];
+};
+
+static struct service_fit fit_service(double mean_s, double cv) {
+    struct service_fit f = {0};
+    if (cv == 0) {
+        f.shift_s = mean_s;
+    } else if (cv <= 1) {
+        /* Var(d + Exp) = (mean cv)^2 when the exponential part has mean mean * cv. */
+        f.shift_s = mean_s * (1 - cv);
+        f.phases = 1;
+        f.prob[0] = 1;
+        f.rate_per_s[0] = 1 / (mean_s * cv);
+    } else {
+        /* Balanced-means H2: p1 / rate1 = p2 / rate2 = mean / 2. */
+        double c2 = cv * cv;
+        f.phases = 2;
+        f.prob[0] = (1 + sqrt((c2 - 1) / (c2 + 1))) / 2;
+        f.prob[1] = 1 - f.prob[0];
+        f.rate_per_s[0] = 2 * f.prob[0] / mean_s;
+        f.rate_per_s[1] = 2 * f.prob[1] / mean_s;
+    }
+    return f;
+}
+
+/* The approximate wait's tail rate: its exponential part holds rho and has mean E[Wq] / rho. */
+static double wait_tail_rate(double arrival_per_s, double service_mean_s, double service_cv) {
+    double rho = arrival_per_s * service_mean_s;
+    return rho / mg1_wait_mean_s(arrival_per_s, service_mean_s, service_cv);
+}
+
+double mg1_wait_tail_approx(double arrival_per_s, double service_mean_s, double service_cv,
+                            double t_s) {
+    if (t_s < 0)
+        return 1;
+    double rho = arrival_per_s * service_mean_s;
+    return rho * exp(-wait_tail_rate(arrival_per_s, service_mean_s, service_cv) * t_s);
+}
+
+double mg1_response_tail_approx(double arrival_per_s, double service_mean_s, double service_cv,
+                                double t_s) {
+    struct service_fit f = fit_service(service_mean_s, service_cv);
+    double u = t_s - f.shift_s;
+    if (f.phases == 0)
+        return u < 0 ? 1 : mg1_wait_tail_approx(arrival_per_s, service_mean_s, service_cv, u);
+    if (u <= 0)
+        return 1;
+    double rho = arrival_per_s * service_mean_s;
+    double theta = wait_tail_rate(arrival_per_s, service_mean_s, service_cv), tail = 0;
+    for (int i = 0; i < f.phases; i++)
+        tail += f.prob[i] * ((1 - rho) * expo_tail(f.rate_per_s[i], u) +
+                             rho * expo_sum_tail(theta, f.rate_per_s[i], u));
+    return tail;
+}
+
+double mg1_wait_quantile_approx_s(double arrival_per_s, double service_mean_s, double service_cv,
+                                  double p) {
+    double rho = arrival_per_s * service_mean_s;
+    if (p <= 1 - rho)
+        return 0;
+    return log(rho / (1 - p)) / wait_tail_rate(arrival_per_s, service_mean_s, service_cv);
+}
+
+struct mg1_args {
+    double arrival_per_s, service_mean_s, service_cv;
+};
+
+static double response_tail_cb(double t_s, void *ctx) {
+    const struct mg1_args *m = ctx;
+    return mg1_response_tail_approx(m->arrival_per_s, m->service_mean_s, m->service_cv, t_s);
+}
+
+double mg1_response_quantile_approx_s(double arrival_per_s, double service_mean_s,
+                                      double service_cv, double p) {
+    struct mg1_args m = {arrival_per_s, service_mean_s, service_cv};
+    double hint_s = mg1_wait_quantile_approx_s(arrival_per_s, service_mean_s, service_cv, p) +
+                    service_mean_s * (1 - log1p(-p) * (service_cv + 1));
+    return solve_quantile_s(response_tail_cb, &m, p, hint_s);
+}
+
+/* ---- M/D/1 exact ---- */
+
+/* Erlang (1909): P(Wq <= t) = (1 - rho) sum_{k=0}^{floor(t/D)} (-x_k)^k / k! e^{x_k} with
+ * x_k = lambda (t - k D) >= 0. The terms alternate in sign and grow like e^{lambda t}, so the
+ * sum is done in long double and refused when the largest term times the rounding error of the
+ * sum exceeds 1e-9 (Iversen and Staalhage 1999 describe the instability). */
+int md1_wait_cdf(double arrival_per_s, double service_s, double t_s, double *out) {
+    double rho = arrival_per_s * service_s;
+    long n = (long)floor(t_s / service_s);
+    if (t_s < 0 || n > 100000)
+        return -ERANGE;
+    long double sum = 0, max_term = 0;
+    for (long k = 0; k <= n; k++) {
+        long double x = (long double)arrival_per_s * ((long double)t_s - k * (long double)service_s);
+        if (x <= 0 && k > 0)
+            continue;
+        long double log_mag = x - lgammal(k + 1) + (k > 0 ? k * logl(x) : 0);
+        long double mag = expl(log_mag);
+        sum += (k % 2) ? -mag : mag;
+        if (mag > max_term)
+            max_term = mag;
+    }
+    if (max_term * (n + 1) * LDBL_EPSILON * (1 - rho) > 1e-9L)
+        return -ERANGE;
+    double cdf = (double)((1 - rho) * sum);
+    *out = cdf < 0 ? 0 : cdf > 1 ? 1 : cdf;
+    return 0;
+}
+
+struct md1_args {
+    double arrival_per_s, service_s;
+    int rc;
+};
+
+static double md1_tail_cb(double t_s, void *ctx) {
+    struct md1_args *m = ctx;
+    double cdf = 1;
+    int rc = md1_wait_cdf(m->arrival_per_s, m->service_s, t_s, &cdf);
+    if (rc < 0)
+        m->rc = rc;
+    return 1 - cdf;
+}
+
+int md1_wait_quantile_s(double arrival_per_s, double service_s, double p, double *out_s) {
+    struct md1_args m = {arrival_per_s, service_s, 0};
+    double hint_s = mg1_wait_quantile_approx_s(arrival_per_s, service_s, 0, p) + service_s;
+    double q = solve_quantile_s(md1_tail_cb, &m, p, hint_s);
+    if (m.rc < 0 || isnan(q))
+        return -ERANGE;
+    *out_s = q;
+    return 0;
+}
+
+int md1_response_quantile_s(double arrival_per_s, double service_s, double p, double *out_s) {
+    int rc = md1_wait_quantile_s(arrival_per_s, service_s, p, out_s);
+    if (rc == 0)
+        *out_s += service_s;
+    return rc;
+}

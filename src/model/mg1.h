@@ -1,0 +1,45 @@
+/* M/G/1 queue (Poisson arrivals, general service time, one server, FCFS) and its special case
+ * M/D/1 (constant service time). Pure math (no I/O); rates per second, times in seconds.
+ * Means are exact (Pollaczek-Khinchine). M/G/1 percentiles are an APPROXIMATION (see below);
+ * M/D/1 percentiles are exact where the finite sum can be evaluated accurately. */
+#ifndef SRVLAB_MG1_H
+#define SRVLAB_MG1_H
+
+/* 0 when 0 < lambda, 0 < service_mean_s, 0 <= service_cv <= 100 (all finite) and
+ * rho = lambda E[S] < 1; -EINVAL for bad values; -EDOM when rho >= 1. */
+int mg1_check(double arrival_per_s, double service_mean_s, double service_cv);
+
+/* Pollaczek-Khinchine: E[Wq] = rho (1 + cv^2) / (2 (1 - rho)) E[S]. cv = 1 gives M/M/1 and
+ * cv = 0 gives M/D/1. The response mean adds E[S]. */
+double mg1_wait_mean_s(double arrival_per_s, double service_mean_s, double service_cv);
+double mg1_response_mean_s(double arrival_per_s, double service_mean_s, double service_cv);
+
+/* Little's law on the P-K mean: Lq = lambda E[Wq] and L = Lq + rho. */
+double mg1_in_queue_mean(double arrival_per_s, double service_mean_s, double service_cv);
+double mg1_in_system_mean(double arrival_per_s, double service_mean_s, double service_cv);
+
+/* APPROXIMATE tails and quantiles (0 < p < 1). The wait is taken as an atom of 1 - rho at zero
+ * plus an exponential tail holding rho, with the P-K mean (conditional mean E[Wq] / rho). The
+ * service time is a two-moment fit: constant (cv = 0), constant plus exponential (cv < 1),
+ * exponential (cv = 1) or a balanced two-phase hyperexponential (cv > 1). The response time is
+ * the exact convolution of the two. Exact for M/M/1 (cv = 1); the wait is exact in mean always. */
+double mg1_wait_tail_approx(double arrival_per_s, double service_mean_s, double service_cv,
+                            double t_s);
+double mg1_response_tail_approx(double arrival_per_s, double service_mean_s, double service_cv,
+                                double t_s);
+double mg1_wait_quantile_approx_s(double arrival_per_s, double service_mean_s, double service_cv,
+                                  double p);
+double mg1_response_quantile_approx_s(double arrival_per_s, double service_mean_s,
+                                      double service_cv, double p);
+
+/* M/D/1 exact waiting-time CDF P(Wq <= t) (Erlang 1909) into *out, for t >= 0. Returns 0, or
+ * -ERANGE when the alternating sum would lose more than about 1e-9 to cancellation (high load
+ * together with large t), in which case *out is not set. */
+int md1_wait_cdf(double arrival_per_s, double service_s, double t_s, double *out);
+
+/* M/D/1 exact p-quantiles of the wait and of the response (= wait + D), by bisection on
+ * md1_wait_cdf. Return 0 or -ERANGE (see md1_wait_cdf); *out_s is set on success only. */
+int md1_wait_quantile_s(double arrival_per_s, double service_s, double p, double *out_s);
+int md1_response_quantile_s(double arrival_per_s, double service_s, double p, double *out_s);
+
+#endif

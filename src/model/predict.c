@@ -1,0 +1,162 @@
+/* Dispatch from one parameter struct to the per-model formulas in mm1.c, mmc.c and mg1.c. */
+#include "model/predict.h"
+
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+
+#include "model/mg1.h"
+#include "model/mm1.h"
+#include "model/mmc.h"
+
+const double predict_levels[PREDICT_NQ] = {0.50, 0.90, 0.99, 0.999};
+
+static const struct {
+    const char *key, *name;
+} models[] = {
+    [PREDICT_MM1] = {"mm1", "M/M/1"},
+    [PREDICT_MMC] = {"mmc", "M/M/c"},
+    [PREDICT_MG1] = {"mg1", "M/G/1"},
+    [PREDICT_MD1] = {"md1", "M/D/1"},
+};
+
+const char *predict_model_name(enum predict_model model) {
+    return models[model].name;
+}
+
+int predict_model_parse(const char *s, enum predict_model *out) {
+    for (size_t i = 0; i < sizeof models / sizeof models[0]; i++) {
+        if (strcmp(s, models[i].key) == 0) {
+            *out = (enum predict_model)i;
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
+static int servers_of(const struct predict_params *p) {
+    return p->model == PREDICT_MMC ? p->servers : 1;
+}
+
+double predict_capacity_per_s(const struct predict_params *p) {
+    return servers_of(p) / p->service_mean_s;
+}
+
+static int check(const struct predict_params *p) {
+    double mu = 1 / p->service_mean_s;
+    switch (p->model) {
+    case PREDICT_MM1: return mm1_check(p->arrival_per_s, mu);
+    case PREDICT_MMC: return mmc_check(p->servers, p->arrival_per_s, mu);
+    case PREDICT_MG1: return mg1_check(p->arrival_per_s, p->service_mean_s, p->service_cv);
+    case PREDICT_MD1: return mg1_check(p->arrival_per_s, p->service_mean_s, 0);
+    }
+    return -EINVAL;
+}
+
+static void fill_mmc(const struct predict_params *p, struct predict_result *r) {
+    int c = servers_of(p);
+    double lambda = p->arrival_per_s, mu = 1 / p->service_mean_s;
+    r->wait_prob = mmc_wait_prob(c, lambda / mu);
+    r->in_queue_mean = mmc_in_queue_mean(c, lambda, mu);
+    r->in_system_mean = mmc_in_system_mean(c, lambda, mu);
+    r->wait_mean_s = mmc_wait_mean_s(c, lambda, mu);
+    r->response_mean_s = mmc_response_mean_s(c, lambda, mu);
+    for (int i = 0; i < PREDICT_NQ; i++) {
+        r->wait_q_s[i] = mmc_wait_quantile_s(c, lambda, mu, predict_levels[i]);
+        r->response_q_s[i] = mmc_response_quantile_s(c, lambda, mu, predict_levels[i]);
+    }
+}
+
+/* M/M/1 through its own closed forms, which are also the check on the M/M/c code at c = 1. */
+static void fill_mm1(const struct predict_params *p, struct predict_result *r) {
+    double lambda = p->arrival_per_s, mu = 1 / p->service_mean_s;
+    r->wait_prob = mm1_utilization(lambda, mu);
+    r->in_queue_mean = mm1_in_queue_mean(lambda, mu);
+    r->in_system_mean = mm1_in_system_mean(lambda, mu);
+    r->wait_mean_s = mm1_wait_mean_s(lambda, mu);
+    r->response_mean_s = mm1_response_mean_s(lambda, mu);
+    for (int i = 0; i < PREDICT_NQ; i++) {
+        r->wait_q_s[i] = mm1_wait_quantile_s(lambda, mu, predict_levels[i]);
+        r->response_q_s[i] = mm1_response_quantile_s(lambda, mu, predict_levels[i]);
+    }
+}
+
+static void fill_mg1(const struct predict_params *p, double cv, struct predict_result *r) {
+    double lambda = p->arrival_per_s, es = p->service_mean_s;
+    r->wait_prob = lambda * es; /* PASTA: an arrival waits when the server is busy */
+    r->in_queue_mean = mg1_in_queue_mean(lambda, es, cv);
+    r->in_system_mean = mg1_in_system_mean(lambda, es, cv);
+    r->wait_mean_s = mg1_wait_mean_s(lambda, es, cv);
+    r->response_mean_s = mg1_response_mean_s(lambda, es, cv);
+    r->is_approx = cv != 1;
+    for (int i = 0; i < PREDICT_NQ; i++) {
+        r->wait_q_s[i] = mg1_wait_quantile_approx_s(lambda, es, cv, predict_levels[i]);
+        r->response_q_s[i] = mg1_response_quantile_approx_s(lambda, es, cv, predict_levels[i]);
+    }
+}
+
+/* M/D/1: exact percentiles where Erlang's sum is stable, else the M/G/1 approximation. */
+static void fill_md1(const struct predict_params *p, struct predict_result *r) {
+    fill_mg1(p, 0, r);
+    r->is_approx = false;
+    for (int i = 0; i < PREDICT_NQ; i++) {
+        double w, t;
+        if (md1_wait_quantile_s(p->arrival_per_s, p->service_mean_s, predict_levels[i], &w) < 0 ||
+            md1_response_quantile_s(p->arrival_per_s, p->service_mean_s, predict_levels[i],
+                                    &t) < 0) {
+            r->is_approx = true;
+            continue;
+        }
+        r->wait_q_s[i] = w;
+        r->response_q_s[i] = t;
+    }
+}
+
+int predict(const struct predict_params *p, struct predict_result *r) {
+    int rc = check(p);
+    if (rc < 0)
+        return rc;
+    struct predict_result out = {0};
+    out.capacity_per_s = predict_capacity_per_s(p);
+    out.utilization = p->arrival_per_s / out.capacity_per_s;
+    switch (p->model) {
+    case PREDICT_MM1: fill_mm1(p, &out); break;
+    case PREDICT_MMC: fill_mmc(p, &out); break;
+    case PREDICT_MG1: fill_mg1(p, p->service_cv, &out); break;
+    case PREDICT_MD1: fill_md1(p, &out); break;
+    }
+    *r = out;
+    return 0;
+}
+
+/* M/D/1 tail at t of the wait: exact when Erlang's sum is stable, else approximate. */
+static double md1_wait_tail(double lambda, double d, double t_s, bool *is_approx) {
+    double cdf;
+    if (md1_wait_cdf(lambda, d, t_s, &cdf) == 0)
+        return 1 - cdf;
+    *is_approx = true;
+    return mg1_wait_tail_approx(lambda, d, 0, t_s);
+}
+
+void predict_tails(const struct predict_params *p, double t_s, double *wait_tail,
+                   double *response_tail, bool *is_approx) {
+    double lambda = p->arrival_per_s, es = p->service_mean_s;
+    *is_approx = false;
+    switch (p->model) {
+    case PREDICT_MM1:
+    case PREDICT_MMC:
+        *wait_tail = mmc_wait_tail(servers_of(p), lambda, 1 / es, t_s);
+        *response_tail = mmc_response_tail(servers_of(p), lambda, 1 / es, t_s);
+        break;
+    case PREDICT_MG1:
+        *wait_tail = mg1_wait_tail_approx(lambda, es, p->service_cv, t_s);
+        *response_tail = mg1_response_tail_approx(lambda, es, p->service_cv, t_s);
+        *is_approx = p->service_cv != 1;
+        break;
+    case PREDICT_MD1:
+        /* The response is the wait plus exactly D. */
+        *wait_tail = md1_wait_tail(lambda, es, t_s, is_approx);
+        *response_tail = t_s < es ? 1 : md1_wait_tail(lambda, es, t_s - es, is_approx);
+        break;
+    }
+}
