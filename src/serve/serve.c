@@ -1,4 +1,339 @@
-/* Placeholder */
+/* `srvlab serve`: option parsing, the table of architectures, listening socket, signals and
+ * shutdown. How connections get concurrency is each architecture's business (arch.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
 #include "cmd.h"
-int serve_main(int argc, char **argv) { fprintf(stderr, "not yet\n"); return 2; }
+#include "http/conn.h"
+#include "net/sock.h"
+#include "net/units.h"
+#include "serve/arch.h"
+
+/* Weak so that an architecture whose file is not built (no liburing) is simply absent. */
+extern const struct arch arch_nonblock __attribute__((weak));
+extern const struct arch arch_select __attribute__((weak));
+extern const struct arch arch_poll __attribute__((weak));
+extern const struct arch arch_epoll __attribute__((weak));
+extern const struct arch arch_reactors __attribute__((weak));
+extern const struct arch arch_epoll_pool __attribute__((weak));
+extern const struct arch arch_uring __attribute__((weak));
+extern const struct arch arch_green __attribute__((weak));
+
+static const struct arch *const archs[] = {
+    &arch_iterative, &arch_fork, &arch_thread, &arch_pool, &arch_nonblock, &arch_select,
+    &arch_poll, &arch_epoll, &arch_reactors, &arch_epoll_pool, &arch_green, &arch_uring,
+};
+#define NARCHS (sizeof archs / sizeof archs[0])
+
+static const struct arch *find_arch(const char *name) {
+    for (size_t i = 0; i < NARCHS; i++)
+        if (archs[i] && archs[i]->name && strcmp(archs[i]->name, name) == 0)
+            return archs[i];
+    return NULL;
+}
+
+static void usage(FILE *out) {
+    fprintf(out,
+            "Usage: srvlab serve [options]\n\n"
+            "Serve HTTP/1.1 with the concurrency architecture chosen by --arch. Every architecture\n"
+            "runs the same request code, so they compare fairly.\n\n"
+            "Routes:\n"
+            "  GET /                     Hello, World! (13 bytes, text/plain)\n"
+            "  GET /work?cpu_us=N&io_us=M&dist=fixed|exp&seed=S\n"
+            "                            spin N us on the CPU, then wait M us without CPU\n"
+            "  GET|HEAD /static/PATH     files under --root, sent with sendfile\n"
+            "  POST /echo                the request body, echoed\n\n"
+            "Options:\n"
+            "  -a, --arch <NAME>          concurrency architecture (default epoll; see below)\n"
+            "  -p, --port <N>             TCP port; 0 picks a free one (default 8080)\n"
+            "  -b, --bind <ADDR>          address to listen on, IPv4 or IPv6 (default 127.0.0.1)\n"
+            "      --port-file <FILE>     write the port number to FILE once listening\n"
+            "      --backlog <N>          listen backlog: connections waiting in the kernel (default 511)\n"
+            "  -t, --threads <N>          pool: workers (default 16); reactors, green, epoll+pool:\n"
+            "                             loops or workers (default: number of CPUs)\n"
+            "      --queue <N>            pool: accepted connections waiting for a worker (default 1024)\n"
+            "      --overflow <MODE>      pool, queue full: block (stop accepting) or reject (503)\n"
+            "                             (default block)\n"
+            "      --listener <MODE>      reactors: reuseport (a listener per loop) or exclusive\n"
+            "                             (one shared listener, EPOLLEXCLUSIVE) (default reuseport)\n"
+            "      --stack-size <SIZE>    thread: stack per thread (default 256k); green: per fiber\n"
+            "                             (default 64k)\n"
+            "      --root <DIR>           directory served under /static/ (default: none, 404)\n"
+            "      --dotfiles             serve names starting with '.' (default: 404)\n"
+            "      --max-body <SIZE>      largest request body; larger gets 413 (default 1M)\n"
+            "      --max-header-bytes <SIZE> request line + headers; larger gets 431 (default 8k)\n"
+            "      --max-headers <N>      most header fields; more gets 431 (default 100)\n"
+            "      --idle-timeout <T>     close keep-alive connections idle this long (default 60s)\n"
+            "      --drain-timeout <T>    after SIGTERM, time allowed to finish requests (default 10s)\n"
+            "      --stall <T/PERIOD>     pause all request processing for T every PERIOD, e.g.\n"
+            "                             500ms/5s, to demonstrate coordinated omission (default off)\n"
+            "  -q, --quiet                no start-up line or warnings on stderr\n"
+            "  -h, --help                 show this help\n\n"
+            "SIZE accepts k/M (64k, 1M); T accepts us/ms/s/m (250ms, 2m).\n\n"
+            "Architectures:\n");
+    for (size_t i = 0; i < NARCHS; i++)
+        if (archs[i] && archs[i]->name)
+            fprintf(out, "  %-11s %s\n", archs[i]->name, archs[i]->summary);
+    fprintf(out, "\nSIGINT/SIGTERM: stop accepting, finish requests in flight, exit 0; a second\n"
+                 "signal exits at once with status 1.\n\n"
+                 "Examples:\n"
+                 "  srvlab serve --arch epoll --port 8080\n"
+                 "  srvlab serve --arch pool --threads 8 --overflow reject --root ./www\n");
+}
+
+static void set_defaults(struct serve_opts *o) {
+    memset(o, 0, sizeof *o);
+    o->arch = "pool";
+    o->bind = "127.0.0.1";
+    o->port = 8080;
+    o->backlog = 511;
+    o->queue = 1024;
+    o->max_body_bytes = 1 << 20;
+    o->max_header_bytes = 8192;
+    o->max_headers = 100;
+    o->idle_timeout_us = 60000000;
+    o->drain_timeout_us = 10000000;
+}
+
+static int bad(const char *what, const char *value) {
+    fprintf(stderr, "srvlab serve: invalid %s '%s'; see 'srvlab serve --help'\n", what, value);
+    return -1;
+}
+
+static int parse_int(const char *s, long lo, long hi, long *out) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (!*s || *end || errno || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_stall(const char *s, struct serve_opts *o) {
+    char buf[64];
+    const char *slash = strchr(s, '/');
+    if (!slash || (size_t)(slash - s) >= sizeof buf)
+        return -1;
+    memcpy(buf, s, (size_t)(slash - s));
+    buf[slash - s] = '\0';
+    if (units_parse_duration_u64(buf, 0, &o->stall_us) < 0 ||
+        units_parse_duration_u64(slash + 1, 0, &o->stall_period_us) < 0)
+        return -1;
+    return (o->stall_us > 0 && o->stall_us < o->stall_period_us) ? 0 : -1;
+}
+
+enum {
+    OPT_PORT_FILE = 256, OPT_BACKLOG, OPT_QUEUE, OPT_OVERFLOW, OPT_LISTENER, OPT_STACK,
+    OPT_ROOT, OPT_DOTFILES, OPT_MAX_BODY, OPT_MAX_HDR_BYTES, OPT_MAX_HDRS, OPT_IDLE,
+    OPT_DRAIN, OPT_STALL,
+};
+
+static const struct option long_opts[] = {
+    {"arch", required_argument, 0, 'a'}, {"port", required_argument, 0, 'p'},
+    {"bind", required_argument, 0, 'b'}, {"port-file", required_argument, 0, OPT_PORT_FILE},
+    {"backlog", required_argument, 0, OPT_BACKLOG}, {"threads", required_argument, 0, 't'},
+    {"queue", required_argument, 0, OPT_QUEUE}, {"overflow", required_argument, 0, OPT_OVERFLOW},
+    {"listener", required_argument, 0, OPT_LISTENER},
+    {"stack-size", required_argument, 0, OPT_STACK}, {"root", required_argument, 0, OPT_ROOT},
+    {"dotfiles", no_argument, 0, OPT_DOTFILES}, {"max-body", required_argument, 0, OPT_MAX_BODY},
+    {"max-header-bytes", required_argument, 0, OPT_MAX_HDR_BYTES},
+    {"max-headers", required_argument, 0, OPT_MAX_HDRS},
+    {"idle-timeout", required_argument, 0, OPT_IDLE},
+    {"drain-timeout", required_argument, 0, OPT_DRAIN}, {"stall", required_argument, 0, OPT_STALL},
+    {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
+};
+
+/* Applies one option; -1 on a bad value (already reported). */
+static int apply(struct serve_opts *o, int ch, const char *v) {
+    long n;
+    switch (ch) {
+    case 'a': o->arch = v; return find_arch(v) ? 0 : bad("architecture", v);
+    case 'p': if (parse_int(v, 0, 65535, &n) < 0) return bad("port", v); o->port = (int)n; return 0;
+    case 'b': o->bind = v; return 0;
+    case OPT_PORT_FILE: o->port_file = v; return 0;
+    case OPT_BACKLOG: if (parse_int(v, 1, 1 << 20, &n) < 0) return bad("backlog", v); o->backlog = (int)n; return 0;
+    case 't': if (parse_int(v, 1, 100000, &n) < 0) return bad("thread count", v); o->threads = (int)n; return 0;
+    case OPT_QUEUE: if (parse_int(v, 1, 1 << 24, &n) < 0) return bad("queue length", v); o->queue = (int)n; return 0;
+    case OPT_OVERFLOW:
+        if (!strcmp(v, "block")) o->overflow = OVERFLOW_BLOCK;
+        else if (!strcmp(v, "reject")) o->overflow = OVERFLOW_REJECT;
+        else return bad("overflow mode (block or reject)", v);
+        return 0;
+    case OPT_LISTENER:
+        if (!strcmp(v, "reuseport")) o->listener = LISTENER_REUSEPORT;
+        else if (!strcmp(v, "exclusive")) o->listener = LISTENER_EXCLUSIVE;
+        else return bad("listener mode (reuseport or exclusive)", v);
+        return 0;
+    case OPT_STACK:
+        if (units_parse_size(v, &o->stack_bytes) < 0 || o->stack_bytes < 16384 || o->stack_bytes > (1ull << 30))
+            return bad("stack size (16k..1G)", v);
+        return 0;
+    case OPT_ROOT: o->root = v; return 0;
+    case OPT_DOTFILES: o->has_dotfiles = true; return 0;
+    case OPT_MAX_BODY: return units_parse_size(v, &o->max_body_bytes) < 0 || o->max_body_bytes > (1ull << 30) ? bad("body size", v) : 0;
+    case OPT_MAX_HDR_BYTES:
+        return units_parse_size(v, &o->max_header_bytes) < 0 || o->max_header_bytes < 256 || o->max_header_bytes > (1 << 20) ? bad("header size (256..1M)", v) : 0;
+    case OPT_MAX_HDRS: return units_parse_count(v, &o->max_headers) < 0 || o->max_headers < 1 || o->max_headers > 10000 ? bad("header count", v) : 0;
+    case OPT_IDLE: return units_parse_duration_u64(v, 1e6, &o->idle_timeout_us) < 0 || !o->idle_timeout_us ? bad("idle timeout", v) : 0;
+    case OPT_DRAIN: return units_parse_duration_u64(v, 1e6, &o->drain_timeout_us) < 0 ? bad("drain timeout", v) : 0;
+    case OPT_STALL: return parse_stall(v, o) < 0 ? bad("stall (T/PERIOD with T < PERIOD, e.g. 500ms/5s)", v) : 0;
+    case 'q': o->is_quiet = true; return 0;
+    }
+    return -1;
+}
+
+/* Returns 0 to run, 1 after --help, -1 on a usage error (reported). */
+static int parse_args(int argc, char **argv, struct serve_opts *o) {
+    set_defaults(o);
+    optind = 1;
+    opterr = 0;
+    int ch;
+    while ((ch = getopt_long(argc, argv, ":a:p:b:t:qh", long_opts, NULL)) != -1) {
+        if (ch == 'h') {
+            usage(stdout);
+            return 1;
+        }
+        if (ch == '?' || ch == ':') {
+            const char *what = ch == '?' ? "unknown option" : "missing value for";
+            fprintf(stderr, "srvlab serve: %s '%s'; see 'srvlab serve --help'\n", what,
+                    argv[optind - 1]);
+            return -1;
+        }
+        if (apply(o, ch, optarg) < 0)
+            return -1;
+    }
+    if (optind < argc) {
+        fprintf(stderr, "srvlab serve: unexpected argument '%s'; see 'srvlab serve --help'\n",
+                argv[optind]);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- signals ------------------------------------------------------------------------------ */
+
+static volatile sig_atomic_t stop_count;
+static int stop_efd = -1;
+static unsigned drain_s = 10;
+
+bool srv_stopping(void) {
+    return stop_count > 0;
+}
+
+static void on_stop_signal(int sig) {
+    if (stop_count++ > 0)
+        _exit(1);
+    http_draining = 1;
+    alarm(drain_s); /* in-flight requests get --drain-timeout, then we exit anyway */
+    uint64_t one = 1;
+    if (write(stop_efd, &one, sizeof one) < 0) {
+        /* eventfd cannot overflow at 1; nothing to do */
+    }
+}
+
+static void on_drain_alarm(int sig) {
+    static const char msg[] = "srvlab serve: drain timeout, exiting with requests in flight\n";
+    if (write(2, msg, sizeof msg - 1) < 0) {
+    }
+    _exit(0);
+}
+
+static void install_signals(void) {
+    struct sigaction sa = {0};
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+    sa.sa_handler = on_stop_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+}
+
+/* ---- setup -------------------------------------------------------------------------------- */
+
+static int write_port_file(const char *path, int port) {
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return -errno;
+    fprintf(f, "%d\n", port);
+    if (fclose(f) != 0 || rename(tmp, path) < 0)
+        return -errno;
+    return 0;
+}
+
+static int setup_http(const struct serve_opts *o) {
+    http_cfg.max_body_bytes = o->max_body_bytes;
+    http_cfg.max_header_bytes = (uint32_t)o->max_header_bytes;
+    http_cfg.max_headers = (uint32_t)o->max_headers;
+    http_cfg.has_dotfiles = o->has_dotfiles;
+    http_cfg.stall_us = o->stall_us;
+    http_cfg.stall_period_us = o->stall_period_us;
+    http_cfg.start_us = conn_now_us();
+    if (o->root) {
+        http_cfg.root_fd = open(o->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (http_cfg.root_fd < 0) {
+            fprintf(stderr, "srvlab serve: --root %s: %s\n", o->root, strerror(errno));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void print_banner(const struct srv *srv, const struct serve_opts *o) {
+    if (o->is_quiet)
+        return;
+    const char *fmt = strchr(o->bind, ':') ? "http://[%s]:%d/" : "http://%s:%d/";
+    char url[128];
+    snprintf(url, sizeof url, fmt, o->bind, srv->port);
+    printf("srvlab serve: listening on %s arch=%s threads=%d backlog=%d nofile=%ld pid=%d\n", url,
+           o->arch, o->threads, o->backlog, srv->nofile, (int)getpid());
+    fflush(stdout);
+}
+
+int serve_main(int argc, char **argv) {
+    struct serve_opts o;
+    int rc = parse_args(argc, argv, &o);
+    if (rc != 0)
+        return rc > 0 ? 0 : 2;
+    const struct arch *arch = find_arch(o.arch);
+    prctl(PR_SET_TIMERSLACK, 1UL); /* short /work waits stay accurate */
+    struct srv srv = {.opts = &o, .ncpu = srv_ncpu()};
+    srv.nofile = sock_raise_nofile();
+    if (setup_http(&o) < 0)
+        return 1;
+    stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    drain_s = (unsigned)((o.drain_timeout_us + 999999) / 1000000);
+    if (drain_s == 0)
+        drain_s = 1;
+    srv.stop_fd = stop_efd;
+    install_signals();
+    srv.listen_fd = sock_listen_tcp(o.bind, o.port, o.backlog, true);
+    if (srv.listen_fd < 0) {
+        fprintf(stderr, "srvlab serve: listen on %s port %d: %s\n", o.bind, o.port,
+                strerror(-srv.listen_fd));
+        return srv.listen_fd == -EINVAL ? 2 : 1;
+    }
+    srv.port = sock_local_port(srv.listen_fd);
+    if (o.port_file && (rc = write_port_file(o.port_file, srv.port)) < 0) {
+        fprintf(stderr, "srvlab serve: --port-file %s: %s\n", o.port_file, strerror(-rc));
+        return 1;
+    }
+    struct sigaction sa = {.sa_handler = on_drain_alarm};
+    sigaction(SIGALRM, &sa, NULL);
+    print_banner(&srv, &o);
+    rc = arch->run(&srv);
+    if (rc < 0) {
+        fprintf(stderr, "srvlab serve: --arch %s: %s\n", o.arch, srv.err[0] ? srv.err : strerror(-rc));
+        return rc == -ENOSYS || rc == -EPERM ? 2 : 1;
+    }
+    return 0;
+}

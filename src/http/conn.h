@@ -1,0 +1,119 @@
+/* The HTTP/1.1 connection core shared by every architecture: bytes in, response bytes out.
+ * It never touches a socket. An architecture reads into conn_rbuf(), calls conn_process(),
+ * writes what conn_out()/conn_file() hold, and waits when asked to (CONN_WAIT). */
+#ifndef SRVLAB_HTTP_CONN_H
+#define SRVLAB_HTTP_CONN_H
+
+#include <http_parser.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Process-wide HTTP settings, set once by `srvlab serve` before any connection exists. */
+struct http_cfg {
+    int root_fd;               /* directory served under /static/, or -1 (then 404) */
+    uint64_t max_body_bytes;   /* larger request bodies get 413 */
+    uint32_t max_header_bytes; /* request line + headers; larger gets 431 */
+    uint32_t max_headers;      /* header count limit; more gets 431 */
+    bool has_dotfiles;         /* serve names starting with '.' */
+    uint64_t stall_us;         /* --stall: pause processing for stall_us ... */
+    uint64_t stall_period_us;  /* ... every stall_period_us (0 = off) */
+    uint64_t start_us;         /* monotonic time the server started (stall phase origin) */
+};
+extern struct http_cfg http_cfg;
+
+/* Set (from a signal handler) when the server drains: responses then carry Connection: close. */
+extern volatile int http_draining;
+
+/* What the architecture must do next. Output (conn_out, conn_file) is always flushed first. */
+enum conn_status {
+    CONN_NEED_READ, /* read more bytes, then call conn_process again */
+    CONN_WRITE,     /* output is full or a file is pending: send it all, then conn_process */
+    CONN_WAIT,      /* sleep until conn.wake_us (CLOCK_MONOTONIC us), then conn_process */
+    CONN_CLOSE,     /* send what is pending, then close the connection */
+};
+
+struct conn {
+    http_parser parser;
+    char *in;            /* input buffer (from the buffer pool while bytes are in flight) */
+    uint32_t in_cap;
+    uint32_t in_len;     /* bytes held */
+    uint32_t in_parsed;  /* bytes fed to the parser */
+    uint32_t req_start;  /* first byte of the request being parsed */
+    char *out;           /* output buffer */
+    uint32_t out_cap;
+    uint32_t out_len;
+    uint32_t out_sent;
+    int file_fd;         /* static file still to send after out, or -1 */
+    off_t file_off;
+    off_t file_end;
+    uint64_t wake_us;    /* for CONN_WAIT */
+    /* The request being parsed; offsets are relative to req_start. */
+    uint32_t url_off, url_len;
+    uint32_t field_off, field_len;
+    uint32_t body_off, body_len;
+    uint16_t nheaders;
+    uint8_t state;       /* enum in conn.c */
+    uint8_t flags;       /* CONN_F_* in conn.c */
+    uint16_t err_status; /* response status decided while parsing (400, 413, 431) */
+    uint8_t header_kind; /* which header the current value belongs to */
+    uint8_t waiting;     /* a /work wait is in progress for the parsed request */
+    uint64_t work_io_us; /* the wait's length, kept to print in the response */
+    uint64_t work_cpu_us;
+};
+
+/* Prepares c for a new connection. Allocates nothing. */
+void conn_init(struct conn *c);
+
+/* Releases buffers and any open file. c may be conn_init()ed again. */
+void conn_free(struct conn *c);
+
+/* Free space to read into: *space bytes at the returned pointer (never 0 unless NULL is returned,
+ * which means the request is too large for memory; conn_process then answers 413/431). */
+char *conn_rbuf(struct conn *c, size_t *space);
+
+/* Records that n bytes were read into the space conn_rbuf() returned. */
+void conn_rdone(struct conn *c, size_t n);
+
+/* Copies len bytes in (for architectures that read into buffers of their own). 0 or -ENOMEM. */
+int conn_feed(struct conn *c, const char *data, size_t len);
+
+/* Parses and answers as many buffered requests as possible, in order. now_us is
+ * CLOCK_MONOTONIC microseconds (0 = read the clock). See enum conn_status. */
+enum conn_status conn_process(struct conn *c, uint64_t now_us);
+
+/* The client closed its side. Returns true when nothing was in flight (a clean close). */
+bool conn_eof(struct conn *c);
+
+/* Unsent response bytes: *len bytes at the returned pointer (NULL when none). */
+const char *conn_out(const struct conn *c, size_t *len);
+
+/* Marks n output bytes as sent. Drops the output buffer once all are sent. */
+void conn_out_sent(struct conn *c, size_t n);
+
+/* A file to send after conn_out(): fd, *off and *len (false when none). */
+bool conn_file(const struct conn *c, int *fd, off_t *off, size_t *len);
+
+/* Marks n file bytes as sent; closes the file when done. */
+void conn_file_sent(struct conn *c, size_t n);
+
+/* True when no request is in progress and nothing is left to send (safe to close on shutdown). */
+bool conn_is_idle(const struct conn *c);
+
+/* Gives idle buffers back to the per-thread pool so an idle keep-alive connection holds none. */
+void conn_shrink(struct conn *c);
+
+/* For response.c: room for n more output bytes (the buffer grows), or NULL when out of memory. */
+char *conn_out_reserve(struct conn *c, size_t n);
+
+/* For response.c: n bytes written at conn_out_reserve()'s pointer are now output. */
+void conn_out_commit(struct conn *c, size_t n);
+
+/* For route.c: hands the file fd (owned from now on by c) to be sent after the headers. */
+void conn_set_file(struct conn *c, int fd, off_t len);
+
+/* Monotonic clock in microseconds. */
+uint64_t conn_now_us(void);
+
+#endif

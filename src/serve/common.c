@@ -1,0 +1,179 @@
+/* What every architecture shares: accepting with shutdown awareness and EMFILE back-off,
+ * rate-limited logging, and the blocking connection loop used by iterative, fork, thread and
+ * pool (so those four differ only in how a connection gets a thread of control). */
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "http/conn.h"
+#include "net/sock.h"
+#include "serve/serve.h"
+
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void vlog(const struct srv *srv, const char *fmt, va_list ap) {
+    if (srv->opts->is_quiet)
+        return;
+    char line[512];
+    vsnprintf(line, sizeof line, fmt, ap);
+    pthread_mutex_lock(&log_lock);
+    fprintf(stderr, "srvlab serve: %s\n", line);
+    pthread_mutex_unlock(&log_lock);
+}
+
+void srv_log(const struct srv *srv, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vlog(srv, fmt, ap);
+    va_end(ap);
+}
+
+#define LOG_KEYS 16
+static time_t last_logged[LOG_KEYS];
+
+void srv_log_limited(const struct srv *srv, int key, const char *fmt, ...) {
+    time_t now = time(NULL);
+    key &= LOG_KEYS - 1;
+    if (__atomic_exchange_n(&last_logged[key], now, __ATOMIC_RELAXED) == now)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vlog(srv, fmt, ap);
+    va_end(ap);
+}
+
+int srv_ncpu(void) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
+int srv_listen_another(struct srv *srv) {
+    return sock_listen_tcp(srv->opts->bind, srv->port, srv->opts->backlog, true);
+}
+
+int srv_accept_nb(struct srv *srv, int listen_fd, bool is_nonblock) {
+    int flags = SOCK_CLOEXEC | (is_nonblock ? SOCK_NONBLOCK : 0);
+    int fd = accept4(listen_fd, NULL, NULL, flags);
+    if (fd >= 0) {
+        sock_set_nodelay(fd);
+        return fd;
+    }
+    int err = errno;
+    if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM)
+        srv_log_limited(srv, 0, "accept: %s (connections wait in the backlog)", strerror(err));
+    return -err;
+}
+
+int srv_accept(struct srv *srv) {
+    struct pollfd p[2] = {{.fd = srv->listen_fd, .events = POLLIN},
+                          {.fd = srv->stop_fd, .events = POLLIN}};
+    for (;;) {
+        if (srv_stopping())
+            return -ESHUTDOWN;
+        if (poll(p, 2, -1) < 0 && errno != EINTR)
+            return -errno;
+        if (srv_stopping())
+            return -ESHUTDOWN;
+        if (!(p[0].revents & POLLIN))
+            continue;
+        int fd = srv_accept_nb(srv, srv->listen_fd, false);
+        if (fd >= 0)
+            return fd;
+        if (fd == -EMFILE || fd == -ENFILE || fd == -ENOBUFS || fd == -ENOMEM)
+            usleep(10000); /* neither spin nor stall: try again shortly */
+    }
+}
+
+/* ---- the blocking connection loop --------------------------------------------------------- */
+
+static int flush(int fd, struct conn *c) {
+    size_t len;
+    const char *p = conn_out(c, &len);
+    if (p) {
+        int rc = sock_send_all(fd, p, len);
+        if (rc < 0)
+            return rc;
+        conn_out_sent(c, len);
+    }
+    int file_fd;
+    off_t off;
+    if (conn_file(c, &file_fd, &off, &len)) {
+        off_t start = off;
+        int rc = sock_sendfile_all(fd, file_fd, &off, len);
+        conn_file_sent(c, (size_t)(off - start));
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static void sleep_until_us(uint64_t wake_us) {
+    struct timespec ts = {.tv_sec = (time_t)(wake_us / 1000000),
+                          .tv_nsec = (long)(wake_us % 1000000) * 1000};
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+        ;
+}
+
+/* Waits until fd is readable. Returns 1 readable, 0 close now (idle timeout, or shutdown with
+ * no request in progress), -errno on error. */
+static int wait_readable(struct srv *srv, int fd, struct conn *c) {
+    struct pollfd p[2] = {{.fd = fd, .events = POLLIN}, {.fd = srv->stop_fd, .events = POLLIN}};
+    int timeout_ms = (int)(srv->opts->idle_timeout_us / 1000);
+    for (;;) {
+        bool is_idle = conn_is_idle(c);
+        if (is_idle && srv_stopping())
+            return 0;
+        int n = poll(p, is_idle ? 2 : 1, timeout_ms);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        if (n == 0)
+            return 0;
+        if (p[0].revents)
+            return 1;
+    }
+}
+
+void srv_serve_blocking(struct srv *srv, int fd) {
+    struct conn c;
+    conn_init(&c);
+    for (;;) {
+        enum conn_status st = conn_process(&c, 0);
+        if (flush(fd, &c) < 0)
+            break;
+        if (st == CONN_CLOSE) {
+            conn_free(&c);
+            sock_lingering_close(fd, 200);
+            return;
+        }
+        if (st == CONN_WAIT) {
+            sleep_until_us(c.wake_us);
+            continue;
+        }
+        if (st == CONN_WRITE)
+            continue;
+        size_t space;
+        char *buf = conn_rbuf(&c, &space);
+        ssize_t n = buf ? recv(fd, buf, space, MSG_DONTWAIT) : -1;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            if (wait_readable(srv, fd, &c) <= 0)
+                break;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        conn_rdone(&c, (size_t)n);
+    }
+    conn_free(&c);
+    close(fd);
+}
