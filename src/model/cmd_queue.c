@@ -6,6 +6,7 @@
 #include "model/cli.h"
 #include "model/cmds.h"
 #include "model/mm1.h"
+#include "util/json.h"
 
 static const char capacity_help[] =
     "Usage: srvlab model capacity --service <T> [--servers <N>]\n"
@@ -88,6 +89,17 @@ static const char md1_help[] =
     "Example:\n"
     "  srvlab model md1 --service 200us --load 4000/s\n";
 
+static void print_capacity_json(const struct model_opts *o, double cap_per_s) {
+    struct json_writer w;
+    json_writer_init(&w, stdout);
+    json_obj_begin(&w, NULL);
+    json_int(&w, "servers", o->servers);
+    json_num(&w, "service_mean_us", o->service_s * 1e6);
+    json_num(&w, "capacity_per_s", cap_per_s);
+    json_obj_end(&w);
+    json_writer_finish(&w);
+}
+
 int cmd_queue_capacity(int argc, char **argv) {
     struct model_opts o;
     unsigned allowed = CLI_BIT(CLI_SERVICE) | CLI_BIT(CLI_SERVERS) | CLI_BIT(CLI_FORMAT);
@@ -97,8 +109,7 @@ int cmd_queue_capacity(int argc, char **argv) {
     double cap = o.servers / o.service_s;
     char buf[32], svc[32];
     if (o.format == CLI_JSON)
-        printf("{\"servers\": %d, \"service_mean_us\": %.9g, \"capacity_per_s\": %.9g}\n",
-               o.servers, o.service_s * 1e6, cap);
+        print_capacity_json(&o, cap);
     else if (o.format == CLI_CSV)
         printf("servers,service_mean_us,capacity_per_s\n%d,%.9g,%.9g\n", o.servers,
                o.service_s * 1e6, cap);
@@ -182,31 +193,40 @@ static void print_text(const struct predict_params *p, const struct predict_resu
                "mean; see docs/queueing.md)\n");
 }
 
-static void print_json_quantiles(const char *key, double mean_s, const double *q_s) {
-    printf("  \"%s\": {\"mean\": %.9g", key, mean_s * 1e6);
+static void print_json_quantiles(struct json_writer *w, const char *key, double mean_s,
+                                 const double *q_s) {
+    json_obj_begin_inline(w, key);
+    json_num(w, "mean", mean_s * 1e6);
     for (int i = 0; i < PREDICT_NQ; i++)
-        printf(isnan(q_s[i]) ? ", \"%s\": null" : ", \"%s\": %.9g", level_names[i], q_s[i] * 1e6);
-    printf("}");
+        json_num(w, level_names[i], q_s[i] * 1e6);
+    json_obj_end(w);
 }
 
 static void print_json(const struct predict_params *p, const struct predict_result *r,
                        const struct over *ov) {
-    printf("{\n  \"model\": \"%s\",\n  \"servers\": %d,\n  \"service_mean_us\": %.9g,\n"
-           "  \"service_cv\": %.9g,\n  \"load_per_s\": %.9g,\n  \"capacity_per_s\": %.9g,\n"
-           "  \"utilization\": %.9g,\n  \"wait_prob\": %.9g,\n  \"in_system_mean\": %.9g,\n"
-           "  \"in_queue_mean\": %.9g,\n  \"approximate\": %s,\n",
-           predict_model_name(p->model), p->servers, p->service_mean_s * 1e6,
-           p->model == PREDICT_MD1 ? 0 : p->service_cv, p->arrival_per_s, r->capacity_per_s,
-           r->utilization, r->wait_prob, r->in_system_mean, r->in_queue_mean,
-           r->is_approx ? "true" : "false");
-    print_json_quantiles("response_us", r->response_mean_s, r->response_q_s);
-    printf(",\n");
-    print_json_quantiles("wait_us", r->wait_mean_s, r->wait_q_s);
-    if (ov->is_given)
-        printf(",\n  \"over_us\": %.9g,\n  \"wait_over_prob\": %.9g,\n"
-               "  \"response_over_prob\": %.9g",
-               ov->t_s * 1e6, ov->wait_tail, ov->response_tail);
-    printf("\n}\n");
+    struct json_writer w;
+    json_writer_init(&w, stdout);
+    json_obj_begin(&w, NULL);
+    json_str(&w, "model", predict_model_name(p->model));
+    json_int(&w, "servers", p->servers);
+    json_num(&w, "service_mean_us", p->service_mean_s * 1e6);
+    json_num(&w, "service_cv", p->model == PREDICT_MD1 ? 0 : p->service_cv);
+    json_num(&w, "load_per_s", p->arrival_per_s);
+    json_num(&w, "capacity_per_s", r->capacity_per_s);
+    json_num(&w, "utilization", r->utilization);
+    json_num(&w, "wait_prob", r->wait_prob);
+    json_num(&w, "in_system_mean", r->in_system_mean);
+    json_num(&w, "in_queue_mean", r->in_queue_mean);
+    json_bool(&w, "approximate", r->is_approx);
+    print_json_quantiles(&w, "response_us", r->response_mean_s, r->response_q_s);
+    print_json_quantiles(&w, "wait_us", r->wait_mean_s, r->wait_q_s);
+    if (ov->is_given) {
+        json_num(&w, "over_us", ov->t_s * 1e6);
+        json_num(&w, "wait_over_prob", ov->wait_tail);
+        json_num(&w, "response_over_prob", ov->response_tail);
+    }
+    json_obj_end(&w);
+    json_writer_finish(&w);
 }
 
 static void print_csv(const struct predict_params *p, const struct predict_result *r,

@@ -120,6 +120,11 @@ long sock_raise_nofile(void) {
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
         return -errno;
+    if (rl.rlim_max < 1048576) { /* as root we may raise the hard limit too */
+        struct rlimit up = {1048576, 1048576};
+        if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+            rl = up;
+    }
     if (rl.rlim_cur < rl.rlim_max) {
         rl.rlim_cur = rl.rlim_max;
         setrlimit(RLIMIT_NOFILE, &rl);

@@ -76,6 +76,7 @@ static void usage(FILE *out) {
             "      --stall <T/PERIOD>     pause all request processing for T every PERIOD, e.g.\n"
             "                             500ms/5s, to demonstrate coordinated omission (default off)\n"
             "  -q, --quiet                no start-up line or warnings on stderr\n"
+            "      --list-archs           print the names of the architectures built in, one a line\n"
             "  -h, --help                 show this help\n\n"
             "SIZE accepts k/M (64k, 1M); T accepts us/ms/s/m (250ms, 2m).\n\n"
             "Architectures:\n");
@@ -149,7 +150,7 @@ static const struct option long_opts[] = {
     {"max-headers", required_argument, 0, OPT_MAX_HDRS},
     {"idle-timeout", required_argument, 0, OPT_IDLE},
     {"drain-timeout", required_argument, 0, OPT_DRAIN}, {"stall", required_argument, 0, OPT_STALL},
-    {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
+    {"quiet", no_argument, 0, 'q'}, {"list-archs", no_argument, 0, 'L'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
 };
 
 /* Applies one option; -1 on a bad value (already reported). */
@@ -200,6 +201,12 @@ static int parse_args(int argc, char **argv, struct serve_opts *o) {
     while ((ch = getopt_long(argc, argv, ":a:p:b:t:qh", long_opts, NULL)) != -1) {
         if (ch == 'h') {
             usage(stdout);
+            return 1;
+        }
+        if (ch == 'L') {
+            for (size_t i = 0; i < NARCHS; i++)
+                if (archs[i] && archs[i]->name)
+                    printf("%s\n", archs[i]->name);
             return 1;
         }
         if (ch == '?' || ch == ':') {
