@@ -21,7 +21,8 @@ static const char poisson_help[] =
     "  --wait <T>          print P(next arrival within T); alone, it skips the count table\n"
     "  --format <F>        text, csv (the table, or the wait) or json (default text)\n"
     "\n"
-    "The table runs from k = 0 (or the 0.01% quantile) to the 99.99% quantile, at most 100 rows.\n"
+    "The table runs from k = 0 (or the 0.01% quantile) to the 99.99% quantile; when that is\n"
+    "more than 100 rows, it shows the 100 rows centred on the mean.\n"
     "The mean R x interval must not exceed 10 million.\n"
     "\n"
     "Example:\n"
@@ -40,8 +41,12 @@ static struct table table_range(double mean, const struct model_opts *o) {
         t.first = 0;
     if ((o->given & CLI_BIT(CLI_K)) && o->k > t.last && o->k - t.first < POISSON_MAX_ROWS)
         t.last = o->k;
-    if (t.last - t.first >= POISSON_MAX_ROWS)
+    if (t.last - t.first >= POISSON_MAX_ROWS) {
+        /* Too wide: the rows nearest the mean carry the most probability. */
+        double first = mean - POISSON_MAX_ROWS / 2;
+        t.first = first > 0 ? (unsigned long)first : 0;
         t.last = t.first + POISSON_MAX_ROWS - 1;
+    }
     return t;
 }
 
