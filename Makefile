@@ -58,7 +58,12 @@ $(UBUILD)/%.o: %.c
 	@echo "  CC    $< (san)"
 	$(Q)$(CC) $(CFLAGS) -fsanitize=$(USAN) -fno-omit-frame-pointer -c -o $@ $<
 
-$(UBUILD)/tests/%: $(UBUILD)/tests/unit/%.o $(UOBJS)
+# Tests link against an archive, so each pulls in only the objects it uses.
+$(UBUILD)/libsrvlab.a: $(UOBJS)
+	@echo "  AR    $@"
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(UBUILD)/tests/%: $(UBUILD)/tests/unit/%.o $(UBUILD)/libsrvlab.a
 	@mkdir -p $(dir $@)
 	@echo "  LD    $@"
 	$(Q)$(CC) -fsanitize=$(USAN) -o $@ $^ $(LDLIBS) -lcmocka

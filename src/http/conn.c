@@ -78,10 +78,11 @@ static uint32_t off_of(struct conn *c, const char *at) {
     return (uint32_t)(at - (c->in + c->req_start));
 }
 
-/* Fails the request with status (431/413/400): the parser stops with a callback error. */
+/* Fails the request with status (431/413/400): the parser stops with a callback error.
+ * -1, not 1: on_headers_complete reads 1 as "no body" rather than as an error. */
 static int fail(struct conn *c, int status) {
     c->err_status = (uint16_t)status;
-    return 1;
+    return -1;
 }
 
 static int over_head_limit(struct conn *c, const char *end) {
