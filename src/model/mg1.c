@@ -127,7 +127,7 @@ double mg1_response_quantile_approx_s(double arrival_per_s, double service_mean_
 /* Erlang (1909): P(Wq <= t) = (1 - rho) sum_{k=0}^{floor(t/D)} (-x_k)^k / k! e^{x_k} with
  * x_k = lambda (t - k D) >= 0. The terms alternate in sign and grow like e^{lambda t}, so the
  * sum is done in long double and refused when the largest term times the rounding error of the
- * sum exceeds 1e-9 (Iversen and Staalhage 1999 describe the instability). */
+ * sum exceeds 1e-7 (Iversen and Staalhage 1999 describe the instability). */
 int md1_wait_cdf(double arrival_per_s, double service_s, double t_s, double *out) {
     double rho = arrival_per_s * service_s;
     long n = (long)floor(t_s / service_s);
@@ -144,7 +144,7 @@ int md1_wait_cdf(double arrival_per_s, double service_s, double t_s, double *out
         if (mag > max_term)
             max_term = mag;
     }
-    if (max_term * (n + 1) * LDBL_EPSILON * (1 - rho) > 1e-9L)
+    if (max_term * (n + 1) * LDBL_EPSILON * (1 - rho) > 1e-7L)
         return -ERANGE;
     double cdf = (double)((1 - rho) * sum);
     *out = cdf < 0 ? 0 : cdf > 1 ? 1 : cdf;

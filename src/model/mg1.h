@@ -33,7 +33,7 @@ double mg1_response_quantile_approx_s(double arrival_per_s, double service_mean_
                                       double service_cv, double p);
 
 /* M/D/1 exact waiting-time CDF P(Wq <= t) (Erlang 1909) into *out, for t >= 0. Returns 0, or
- * -ERANGE when the alternating sum would lose more than about 1e-9 to cancellation (high load
+ * -ERANGE when the alternating sum would lose more than about 1e-7 to cancellation (high load
  * together with large t), in which case *out is not set. */
 int md1_wait_cdf(double arrival_per_s, double service_s, double t_s, double *out);
 

@@ -18,16 +18,14 @@ double poisson_cdf(double mean, unsigned long k) {
     return sum > 1 ? 1 : sum;
 }
 
-/* Walks the pmf upward with the ratio P(k) / P(k-1) = L / k; the walk ends within a few
- * standard deviations of the mean. */
+/* Walks k upward from 0; each term comes from the log-space pmf rather than the ratio
+ * P(k) / P(k-1) = L / k, because for large means P(0) underflows to a denormal and the ratio
+ * walk would carry its lost precision into every later term. */
 unsigned long poisson_quantile(double mean, double p) {
-    double pmf = poisson_pmf(mean, 0), cdf = pmf;
+    double cdf = poisson_pmf(mean, 0);
     unsigned long k = 0;
-    while (cdf < p && k < 1000000000UL) {
-        k++;
-        pmf = pmf > 0 ? pmf * mean / (double)k : poisson_pmf(mean, k);
-        cdf += pmf;
-    }
+    while (cdf < p && k < 1000000000UL)
+        cdf += poisson_pmf(mean, ++k);
     return k;
 }
 
