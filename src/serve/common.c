@@ -75,12 +75,14 @@ int srv_accept(struct srv *srv) {
     struct pollfd p[2] = {{.fd = srv->listen_fd, .events = POLLIN},
                           {.fd = srv->stop_fd, .events = POLLIN}};
     for (;;) {
-        if (srv_stopping())
-            return -ESHUTDOWN;
+        if (srv_stopping()) {
+            /* Connections the kernel already completed carry requests in flight: serve
+             * them (they get Connection: close), then stop. */
+            int fd = srv_accept_nb(srv, srv->listen_fd, false);
+            return fd >= 0 ? fd : -ESHUTDOWN;
+        }
         if (poll(p, 2, -1) < 0 && errno != EINTR)
             return -errno;
-        if (srv_stopping())
-            return -ESHUTDOWN;
         if (!(p[0].revents & POLLIN))
             continue;
         int fd = srv_accept_nb(srv, srv->listen_fd, false);

@@ -46,7 +46,7 @@ struct srv {
 bool srv_stopping(void);
 
 /* Blocking-style accept: waits for a connection or shutdown. Returns the new fd (blocking mode,
- * TCP_NODELAY set), or -ESHUTDOWN once stopping. Transient errors (EMFILE, ECONNABORTED) are
+ * TCP_NODELAY set), or -ESHUTDOWN once stopping and the backlog is empty. Transient errors (EMFILE, ECONNABORTED) are
  * logged at most once a second and retried after a short back-off. */
 int srv_accept(struct srv *srv);
 

@@ -1,0 +1,34 @@
+#!/usr/bin/env python3
+"""Opens N connections at once to 127.0.0.1:PORT, sends one GET PATH on each (all sent
+before any response is read), reads every response, and prints
+'ok=<responses with status 200> n=<N> ms=<wall time from first send to last response>'."""
+import socket, sys, time, selectors
+
+port, path, n = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+timeout = float(sys.argv[4]) if len(sys.argv) > 4 else 10.0
+req = ("GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n" % path).encode()
+socks = [socket.create_connection(("127.0.0.1", port), timeout=timeout) for _ in range(n)]
+sel = selectors.DefaultSelector()
+start = time.time()
+for s in socks:
+    s.sendall(req)
+    s.setblocking(False)
+    sel.register(s, selectors.EVENT_READ, bytearray())
+done, ok = 0, 0
+deadline = start + timeout
+while done < n and time.time() < deadline:
+    for key, _ in sel.select(timeout=0.5):
+        try:
+            b = key.fileobj.recv(65536)
+        except (BlockingIOError, InterruptedError):
+            continue
+        except ConnectionError:
+            b = b""
+        if b:
+            key.data.extend(b)
+            continue
+        sel.unregister(key.fileobj)
+        done += 1
+        if key.data.startswith(b"HTTP/1.1 200"):
+            ok += 1
+print("ok=%d n=%d ms=%d" % (ok, n, (time.time() - start) * 1000))
