@@ -152,14 +152,15 @@ static int parse_value(struct model_opts *o, enum cli_opt id, const char *arg) {
     return -EINVAL;
 }
 
-static int value_error(const struct model_opts *o, enum cli_opt id, const char *arg) {
+static int value_error(const struct model_opts *o, enum cli_opt id, const char *arg, int rc) {
     static const char *const words[CLI_NOPTS] = {
         [CLI_MODEL] = "mm1, mmc, mg1 or md1",
         [CLI_FORMAT] = "text, csv or json",
         [CLI_RTT_FROM] = "mean or p50",
     };
     const char *hint = specs[id].kind == K_WORD ? words[id] : kind_hint[specs[id].kind];
-    return cli_usage_error(o, "--%s '%s': expected %s", specs[id].name, arg, hint);
+    return cli_usage_error(o, "--%s '%s' is %s: expected %s", specs[id].name, arg,
+                           rc == -ERANGE ? "out of range" : "not understood", hint);
 }
 
 static void build_longopts(struct option *lo) {
@@ -184,8 +185,9 @@ static int handle_opt(struct model_opts *o, int c, unsigned allowed, const char 
         return cli_usage_error(o, "unknown option or missing value '%s'", argv[optind - 1]);
     if (!(allowed & CLI_BIT(c)))
         return cli_usage_error(o, "option --%s does not apply here", specs[c].name);
-    if (parse_value(o, (enum cli_opt)c, optarg) < 0)
-        return value_error(o, (enum cli_opt)c, optarg);
+    int rc = parse_value(o, (enum cli_opt)c, optarg);
+    if (rc < 0)
+        return value_error(o, (enum cli_opt)c, optarg, rc);
     o->given |= CLI_BIT(c);
     return -1;
 }
