@@ -107,16 +107,19 @@ static int parse_cv(const char *arg, double *out) {
     return 0;
 }
 
-static const char *const kind_hint[] = {
-    [K_TIME_POS] = "a time with a unit greater than zero, e.g. 200us, 3ms, 1min",
-    [K_TIME] = "a time with a unit, e.g. 0us, 50us, 1ms",
-    [K_RATE] = "a rate with a unit greater than zero, e.g. 5000/s, 20k/s, 3/min",
-    [K_SERVERS] = "a whole number from 1 to 1000000",
-    [K_CV] = "a number from 0 to 100 (standard deviation / mean)",
-    [K_FRACTION] = "a utilization such as 50% or 0.5",
-    [K_COUNT] = "a whole number such as 5",
-    [K_WORD] = "",
-};
+static const char *kind_hint(enum kind kind) {
+    switch (kind) {
+    case K_TIME_POS: return "a time with a unit greater than zero, e.g. 200us, 3ms, 1min";
+    case K_TIME: return "a time with a unit, e.g. 0us, 50us, 1ms";
+    case K_RATE: return "a rate with a unit greater than zero, e.g. 5000/s, 20k/s, 3/min";
+    case K_SERVERS: return "a whole number from 1 to 1000000";
+    case K_CV: return "a number from 0 to 100 (standard deviation / mean)";
+    case K_FRACTION: return "a utilization such as 50% or 0.5";
+    case K_COUNT: return "a whole number such as 5";
+    case K_WORD: break;
+    }
+    return "";
+}
 
 static int parse_word(struct model_opts *o, enum cli_opt id, const char *arg) {
     if (id == CLI_MODEL)
@@ -158,7 +161,7 @@ static int value_error(const struct model_opts *o, enum cli_opt id, const char *
         [CLI_FORMAT] = "text, csv or json",
         [CLI_RTT_FROM] = "mean or p50",
     };
-    const char *hint = specs[id].kind == K_WORD ? words[id] : kind_hint[specs[id].kind];
+    const char *hint = specs[id].kind == K_WORD ? words[id] : kind_hint(specs[id].kind);
     return cli_usage_error(o, "--%s '%s' is %s: expected %s", specs[id].name, arg,
                            rc == -ERANGE ? "out of range" : "not understood", hint);
 }
