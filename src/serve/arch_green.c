@@ -1,0 +1,258 @@
+/* green: goroutine-style fibers. One scheduler per OS thread (--threads, default the CPU count),
+ * each with its own SO_REUSEPORT listener, an acceptor fiber and a fiber per connection whose
+ * handler is written in blocking style, like srv_serve_blocking() in common.c, while the fiber
+ * library turns each would-block into a park on its epoll netpoller (src/fiber/). */
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "fiber/fiber.h"
+#include "http/conn.h"
+#include "net/sock.h"
+#include "serve/arch.h"
+
+/* One per scheduler thread. */
+struct green {
+    struct srv *srv;
+    int listen_fd;
+    struct fib *acceptor;
+    struct gconn *conns; /* live connections, so shutdown can close the idle ones */
+    pthread_t tid;
+    int rc;
+};
+
+/* A connection: lives on its fiber's stack, like `struct conn c` in srv_serve_blocking. */
+struct gconn {
+    struct conn c;
+    struct fib *fib;
+    struct gconn *prev, *next;
+};
+
+static __thread struct green *G;
+
+static uint64_t deadline_after(uint64_t us) {
+    return us ? conn_now_us() + us : FIB_NO_DEADLINE;
+}
+
+static void track(struct gconn *gc) {
+    gc->fib = fib_self();
+    gc->prev = NULL;
+    gc->next = G->conns;
+    if (G->conns)
+        G->conns->prev = gc;
+    G->conns = gc;
+}
+
+static void untrack(struct gconn *gc) {
+    if (gc->prev)
+        gc->prev->next = gc->next;
+    else
+        G->conns = gc->next;
+    if (gc->next)
+        gc->next->prev = gc->prev;
+}
+
+/* ---- the connection fiber: srv_serve_blocking with fiber calls ---------------------------- */
+
+/* A write that makes no progress for the idle timeout ends the connection (a reader that
+ * stopped reading must not hold its fiber forever). */
+static int flush(int fd, struct conn *c) {
+    uint64_t deadline = deadline_after(G->srv->opts->idle_timeout_us);
+    size_t len;
+    const char *p = conn_out(c, &len);
+    if (p) {
+        int rc = fib_write_all(fd, p, len, deadline);
+        if (rc < 0)
+            return rc;
+        conn_out_sent(c, len);
+    }
+    int file_fd;
+    off_t off;
+    if (conn_file(c, &file_fd, &off, &len)) {
+        off_t start = off;
+        int rc = fib_sendfile(fd, file_fd, &off, len, deadline);
+        conn_file_sent(c, (size_t)(off - start));
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Waits until fd is readable. Returns 1 readable, 0 close now (idle timeout, or shutdown with
+ * no request in progress), -errno on error. An idle connection first gives its buffers back,
+ * so that while parked it holds only its fiber's few touched stack pages. */
+static int wait_readable(struct srv *srv, int fd, struct conn *c) {
+    uint64_t deadline = deadline_after(srv->opts->idle_timeout_us);
+    for (;;) {
+        bool is_idle = conn_is_idle(c);
+        if (is_idle && srv_stopping())
+            return 0;
+        if (is_idle)
+            conn_shrink(c);
+        int rc = fib_wait_fd(fd, FIB_IN, deadline);
+        if (rc == -ECANCELED) /* shutdown woke us: re-check */
+            continue;
+        if (rc == -ETIMEDOUT)
+            return 0;
+        return rc < 0 ? rc : 1;
+    }
+}
+
+/* Like sock_lingering_close, but parking instead of blocking the scheduler thread. */
+static void lingering_close(int fd, int timeout_ms) {
+    char sink[1024];
+    shutdown(fd, SHUT_WR);
+    uint64_t deadline = deadline_after((uint64_t)timeout_ms * 1000);
+    for (int rounds = 0; rounds < 256; rounds++)
+        if (fib_read(fd, sink, sizeof sink, deadline) <= 0)
+            break;
+    fib_close(fd);
+}
+
+static void serve_conn(void *arg) {
+    int fd = (int)(intptr_t)arg;
+    struct srv *srv = G->srv;
+    struct gconn gc;
+    conn_init(&gc.c);
+    track(&gc);
+    for (;;) {
+        enum conn_status st = conn_process(&gc.c, 0);
+        if (flush(fd, &gc.c) < 0)
+            break;
+        if (st == CONN_CLOSE) {
+            untrack(&gc);
+            conn_free(&gc.c);
+            lingering_close(fd, 200);
+            return;
+        }
+        if (st == CONN_WAIT) {
+            fib_sleep_until(gc.c.wake_us);
+            continue;
+        }
+        if (st == CONN_WRITE)
+            continue;
+        size_t space;
+        char *buf = conn_rbuf(&gc.c, &space);
+        ssize_t n = buf ? recv(fd, buf, space, MSG_DONTWAIT) : -1;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            if (wait_readable(srv, fd, &gc.c) <= 0)
+                break;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        conn_rdone(&gc.c, (size_t)n);
+    }
+    untrack(&gc);
+    conn_free(&gc.c);
+    fib_close(fd);
+}
+
+/* ---- per-scheduler fibers: acceptor and shutdown watcher --------------------------------- */
+
+static bool is_resource_error(int rc) {
+    return rc == -EMFILE || rc == -ENFILE || rc == -ENOBUFS || rc == -ENOMEM;
+}
+
+static void accept_loop(void *arg) {
+    struct green *g = arg;
+    g->acceptor = fib_self();
+    while (!srv_stopping()) {
+        int fd = srv_accept_nb(g->srv, g->listen_fd, true);
+        if (fd == -EAGAIN || fd == -EWOULDBLOCK) {
+            fib_wait_fd(g->listen_fd, FIB_IN, FIB_NO_DEADLINE);
+            continue;
+        }
+        if (is_resource_error(fd)) /* back off: the connection waits in the backlog */
+            fib_sleep_until(conn_now_us() + 10000);
+        if (fd < 0)
+            continue;
+        if (fib_spawn(serve_conn, (void *)(intptr_t)fd) < 0) {
+            srv_log_limited(g->srv, 3, "green: no memory for a fiber stack (connection dropped)");
+            close(fd);
+        }
+    }
+    g->acceptor = NULL;
+    fib_close(g->listen_fd);
+}
+
+/* On shutdown: stop the acceptor and wake idle connections so they close; busy ones finish
+ * their request (answered with Connection: close) and close on their own. */
+static void watch_stop(void *arg) {
+    struct green *g = arg;
+    while (!srv_stopping())
+        fib_wait_fd(g->srv->stop_fd, FIB_IN, FIB_NO_DEADLINE);
+    if (g->acceptor)
+        fib_interrupt(g->acceptor);
+    for (struct gconn *gc = g->conns; gc; gc = gc->next)
+        if (conn_is_idle(&gc->c))
+            fib_interrupt(gc->fib);
+}
+
+/* ---- one scheduler per thread ------------------------------------------------------------- */
+
+static void *sched_thread(void *arg) {
+    struct green *g = arg;
+    G = g;
+    g->rc = fib_sched_init(g->srv->opts->stack_bytes);
+    if (g->rc < 0)
+        return NULL;
+    if ((g->rc = fib_spawn(watch_stop, g)) == 0 && (g->rc = fib_spawn(accept_loop, g)) == 0)
+        g->rc = fib_sched_run();
+    fib_sched_destroy();
+    return NULL;
+}
+
+static void close_listeners(struct green *gs, int n) {
+    for (int i = 1; i < n; i++)
+        if (gs[i].listen_fd >= 0)
+            close(gs[i].listen_fd);
+}
+
+static int run(struct srv *srv) {
+    int n = srv->opts->threads ? srv->opts->threads : srv->ncpu;
+    struct green *gs = calloc((size_t)n, sizeof *gs);
+    if (!gs)
+        return -ENOMEM;
+    int rc = 0;
+    for (int i = 0; i < n; i++) {
+        gs[i].srv = srv;
+        gs[i].listen_fd = i == 0 ? srv->listen_fd : srv_listen_another(srv);
+        if (gs[i].listen_fd < 0 && rc == 0)
+            rc = gs[i].listen_fd;
+    }
+    if (rc < 0) {
+        snprintf(srv->err, sizeof srv->err, "green: another SO_REUSEPORT listener: %s",
+                 strerror(-rc));
+        close_listeners(gs, n);
+        free(gs);
+        return rc;
+    }
+    int started = 1;
+    for (; started < n; started++)
+        if (pthread_create(&gs[started].tid, NULL, sched_thread, &gs[started]) != 0)
+            break; /* run with the schedulers we have; their listeners stay closed below */
+    close_listeners(gs + started - 1, n - started + 1);
+    sched_thread(&gs[0]);
+    for (int i = 1; i < started; i++)
+        pthread_join(gs[i].tid, NULL);
+    for (int i = 0; i < started; i++)
+        if (gs[i].rc < 0 && rc == 0)
+            rc = gs[i].rc;
+    free(gs);
+    return rc;
+}
+
+const struct arch arch_green = {
+    .name = "green",
+    .summary = "fibers (user-level threads) on a netpoller per CPU: blocking-style code, "
+               "event-loop costs",
+    .run = run,
+};
