@@ -266,12 +266,19 @@ static int read_result(const char *path, struct fit_input *in, char *err, size_t
     in->service_stddev_us = json_number(json_get(svc, "stddev_us"), NAN);
     in->connect_mean_us = json_number(json_get(con, "mean_us"), NAN);
     in->connect_stddev_us = json_number(json_get(con, "stddev_us"), NAN);
-    in->connect_p50_us = json_number(json_path(con, "percentiles.p50"), NAN);
-    in->rate_per_s = json_number(json_get(root, "achieved_rate_per_s"), 0);
+    in->connect_p50_us = json_number(json_get(json_get(con, "percentiles"), "50"), NAN);
+    /* achieved_rate_per_s is null in closed loop; the throughput then stands in for it. */
+    in->rate_per_s = json_number(json_get(root, "achieved_rate_per_s"),
+                                 json_number(json_get(root, "throughput_per_s"), 0));
     int rc = 0;
     if (!svc || !con || isnan(in->service_mean_us) || isnan(in->connect_mean_us)) {
         snprintf(err, errlen, "%s: no \"service\" and \"connect\" statistics (mean_us); "
                               "is it a `srvlab load --json` result?", path);
+        rc = -EINVAL;
+    } else if (json_number(json_get(con, "count"), 0) < 1 ||
+               json_number(json_get(svc, "count"), 0) < 1) {
+        snprintf(err, errlen, "%s: no requests or no connects measured, so no round trip "
+                              "to take off", path);
         rc = -EINVAL;
     }
     json_free(root);

@@ -58,6 +58,26 @@ expect_eq "curve json: M/M/c, 3 points, rtt" "M/M/c 3 100" "$n"
 run_model curve --service 200us --step 10%
 check "curve text ends at 90%" grep -Eq '^ +90\.0% +4\.50k/s +2\.00ms' <<<"$OUT"
 
+# ---- fit (a hand-made result in the `srvlab load --json` schema of docs/load.md) ----
+cat >"$E2E_TMP/low.json" <<'JSON'
+{"srvlab_load": 1, "mode": "open", "achieved_rate_per_s": 500, "throughput_per_s": 500,
+ "service": {"count": 5000, "min_us": 60, "mean_us": 300, "stddev_us": 250, "max_us": 4000,
+             "percentiles": {"50": 240, "90": 590, "99": 1250}},
+ "connect": {"count": 5000, "min_us": 40, "mean_us": 100, "stddev_us": 150, "max_us": 900,
+             "percentiles": {"50": 80, "90": 150, "99": 600}}}
+JSON
+run_model fit "$E2E_TMP/low.json" --format json --from 50% --to 50%
+f=$(python3 -c 'import json,sys; d=json.load(sys.stdin); f=d["fit"]; print(f["rtt_us"], f["service_mean_us"], round(f["service_cv"], 6), round(d["points"][0]["mean_us"], 3))' <<<"$OUT")
+expect_eq "fit: rtt 100us, service 300-100 = 200us, cv sqrt(250^2-150^2)/200 = 1, mean at 50% 400+100" \
+    "100 200 1 500" "$f"
+run_model fit "$E2E_TMP/low.json" --rtt-from p50 --format csv --from 50% --to 50%
+check "fit --rtt-from p50 takes off 80us" grep -q '^0.5,2272.72727,500.909091,' <<<"$OUT"
+echo '{"service": {}}' >"$E2E_TMP/bad.json"
+run_model fit "$E2E_TMP/bad.json"
+expect_eq "fit on a file without statistics exits 1" 1 "$RC"
+run_model fit "$E2E_TMP/missing.json"
+expect_eq "fit on a missing file exits 1" 1 "$RC"
+
 # ---- help ----
 for sub in "" capacity mm1 mmc mg1 md1 poisson curve fit; do
     run_model $sub --help
