@@ -302,12 +302,12 @@ static void print_fit_text(const char *path, const struct fit_input *in,
 
 static int fit_error(const struct model_opts *o, int rc, const struct fit_input *in) {
     char m[32], rtt[32];
+    double rtt_us = o->rtt_from[0] == 'p' ? in->connect_p50_us : in->connect_mean_us;
     if (rc == -ERANGE)
         fprintf(stderr, "srvlab model fit: %s: service mean %s is not above the round trip %s; "
-                        "nothing is left for the server\n", o->path,
-                cli_fmt_s(m, sizeof m, in->service_mean_us / 1e6),
-                cli_fmt_s(rtt, sizeof rtt,
-                          (o->rtt_from[0] == 'p' ? in->connect_p50_us : in->connect_mean_us) / 1e6));
+                        "nothing is left for the server\n",
+                o->path, cli_fmt_s(m, sizeof m, in->service_mean_us / 1e6),
+                cli_fmt_s(rtt, sizeof rtt, rtt_us / 1e6));
     else
         fprintf(stderr, "srvlab model fit: %s: missing or invalid service/connect statistics\n",
                 o->path);

@@ -135,7 +135,7 @@ int md1_wait_cdf(double arrival_per_s, double service_s, double t_s, double *out
         return -ERANGE;
     long double sum = 0, max_term = 0;
     for (long k = 0; k <= n; k++) {
-        long double x = (long double)arrival_per_s * ((long double)t_s - k * (long double)service_s);
+        long double x = arrival_per_s * ((long double)t_s - k * (long double)service_s);
         if (x <= 0 && k > 0)
             continue;
         long double log_mag = x - lgammal(k + 1) + (k > 0 ? k * logl(x) : 0);

@@ -34,7 +34,7 @@ double mmc_wait_tail(int servers, double arrival_per_s, double service_per_s, do
 /* P(T > t) for the response time T = Wq + S (closed form; S exponential and independent). */
 double mmc_response_tail(int servers, double arrival_per_s, double service_per_s, double t_s);
 
-/* p-quantile of the wait (closed form: 0 when p <= 1 - C, else ln(C / (1 - p)) / (c mu - lambda)). */
+/* p-quantile of the wait, closed form: 0 if p <= 1 - C, else ln(C / (1 - p)) / (c mu - lambda). */
 double mmc_wait_quantile_s(int servers, double arrival_per_s, double service_per_s, double p);
 
 /* p-quantile of the response time, by bisection on mmc_response_tail (no closed form). */

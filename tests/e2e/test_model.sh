@@ -8,14 +8,13 @@ run_model() {
     OUT=$("$SRVLAB" model "$@" 2>"$E2E_TMP/err"); RC=$?
     ERR=$(cat "$E2E_TMP/err")
 }
-# field NAME: the value after NAME on the text output's line that starts with it.
-line_of() { grep -E "^$1" <<<"$OUT" | head -1; }
 
 # ---- textbook values ----
 run_model mm1 --service 200us --load 4000/s
 expect_eq "mm1 rho=0.8 exits 0" 0 "$RC"
 check "mm1 utilization 80%" grep -q '^utilization  *80.0%' <<<"$OUT"
-check "mm1 mean response 1/(mu-lambda) = 1.00ms" grep -Eq '^response +1\.00ms +693us +2\.30ms +4\.61ms' <<<"$OUT"
+check "mm1 mean response 1/(mu-lambda) = 1.00ms" \
+    grep -Eq '^response +1\.00ms +693us +2\.30ms +4\.61ms' <<<"$OUT"
 check "mm1 mean in system 4 (Little)" grep -Eq '^in system \(mean\) +4 ' <<<"$OUT"
 
 run_model mm1 --service 10ms --load 10/s
@@ -24,17 +23,18 @@ run_model mm1 --service 10ms --load 99/s
 check "course notes: capacity 100/s, load 99/s -> 1.00s" grep -Eq '^response +1\.00s' <<<"$OUT"
 
 run_model mmc --servers 2 --service 1s --load 1/s --format json
-wp=$(python3 -c 'import json,sys; print(round(json.load(sys.stdin)["wait_prob"], 6))' <<<"$OUT")
+py() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)" <<<"$OUT"; }
+wp=$(py 'round(d["wait_prob"], 6)')
 expect_eq "mmc c=2 A=1: Erlang C = 1/3" "0.333333" "$wp"
 run_model mmc --servers 1000 --service 1s --load 990/s --format json
-wp=$(python3 -c 'import json,sys; d=json.load(sys.stdin); print(0 < d["wait_prob"] < 1 and d["response_us"]["p99"] > 1e6)' <<<"$OUT")
+wp=$(py '0 < d["wait_prob"] < 1 and d["response_us"]["p99"] > 1e6')
 expect_eq "mmc c=1000 at 99% is finite" "True" "$wp"
 run_model mmc --servers 4 --service 1ms --load 3000/s --over 2ms
 check "mmc prints P(wait > 2.00ms)" grep -Eq '^P\(wait > 2\.00ms\) +6\.9%' <<<"$OUT"
 check "mmc shows separate queues for comparison" grep -q 'separate M/M/1 queues' <<<"$OUT"
 
 run_model mg1 --service-mean 200us --service-cv 0.5 --load 4000/s --format json
-mean=$(python3 -c 'import json,sys; d=json.load(sys.stdin); print(round(d["wait_us"]["mean"], 6), d["approximate"])' <<<"$OUT")
+mean=$(py 'round(d["wait_us"]["mean"], 6), d["approximate"]')
 expect_eq "mg1 P-K mean wait 500us, percentiles flagged approximate" "500.0 True" "$mean"
 run_model md1 --service 200us --load 4000/s --format csv
 check "md1 csv mean wait 400us" grep -q '^M/D/1,1,200,4000,0.8,0.8,2.4,600,' <<<"$OUT"
@@ -44,7 +44,8 @@ check "capacity 2 / 200us = 10.0k/s" grep -q '^capacity 10.0k/s' <<<"$OUT"
 
 run_model poisson --rate 3/min --interval 1min --k 5 --wait 30s
 check "poisson P(5 in a minute at 3/min) = 10.1%" grep -Eq '^P\(exactly 5\) +10\.1%' <<<"$OUT"
-check "poisson P(next within 30s) = 77.7%" grep -Eq '^P\(next arrival within 30\.0s\) +77\.7%' <<<"$OUT"
+check "poisson P(next within 30s) = 77.7%" \
+    grep -Eq '^P\(next arrival within 30\.0s\) +77\.7%' <<<"$OUT"
 
 # ---- curve ----
 run_model curve --service 200us --format csv
@@ -53,7 +54,7 @@ expect_eq "curve csv header" "utilization,load_per_s,mean_us,p50_us,p90_us,p99_u
 expect_eq "curve 10%..95% step 5% has 18 rows" 18 "$(tail -n +2 <<<"$OUT" | wc -l)"
 check "curve row at 50% has mean 400us" grep -q '^0.5,2500,400,' <<<"$OUT"
 run_model curve --service 1ms --servers 4 --from 50% --to 90% --step 20% --rtt 100us --format json
-n=$(python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["model"], len(d["points"]), d["rtt_us"])' <<<"$OUT")
+n=$(py 'd["model"], len(d["points"]), d["rtt_us"]')
 expect_eq "curve json: M/M/c, 3 points, rtt" "M/M/c 3 100" "$n"
 run_model curve --service 200us --step 10%
 check "curve text ends at 90%" grep -Eq '^ +90\.0% +4\.50k/s +2\.00ms' <<<"$OUT"
@@ -67,8 +68,10 @@ cat >"$E2E_TMP/low.json" <<'JSON'
              "percentiles": {"50": 80, "90": 150, "99": 600}}}
 JSON
 run_model fit "$E2E_TMP/low.json" --format json --from 50% --to 50%
-f=$(python3 -c 'import json,sys; d=json.load(sys.stdin); f=d["fit"]; print(f["rtt_us"], f["service_mean_us"], round(f["service_cv"], 6), round(d["points"][0]["mean_us"], 3))' <<<"$OUT")
-expect_eq "fit: rtt 100us, service 300-100 = 200us, cv sqrt(250^2-150^2)/200 = 1, mean at 50% 400+100" \
+f=$(py 'd["fit"]["rtt_us"], d["fit"]["service_mean_us"], round(d["fit"]["service_cv"], 6),
+        round(d["points"][0]["mean_us"], 3)')
+# rtt 100us; service 300 - 100 = 200us; cv sqrt(250^2 - 150^2) / 200 = 1; mean at 50% 400 + 100.
+expect_eq "fit: round trip, service time, cv and curve from a load result" \
     "100 200 1 500" "$f"
 run_model fit "$E2E_TMP/low.json" --rtt-from p50 --format csv --from 50% --to 50%
 check "fit --rtt-from p50 takes off 80us" grep -q '^0.5,2272.72727,500.909091,' <<<"$OUT"
@@ -95,7 +98,8 @@ bad() {
     local name=$1; shift
     run_model "$@"
     local lines; lines=$(grep -c . <<<"$ERR")
-    if [ "$RC" -eq 2 ] && [ "$lines" -eq 1 ] && [ -z "$OUT" ] && grep -q "see 'srvlab model --help'" <<<"$ERR"; then
+    if [ "$RC" -eq 2 ] && [ "$lines" -eq 1 ] && [ -z "$OUT" ] &&
+        grep -q "see 'srvlab model --help'" <<<"$ERR"; then
         ok "bad input: $name"
     else
         not_ok "bad input: $name (rc=$RC, stderr: $ERR)"
