@@ -97,14 +97,23 @@ void json_str(struct json_writer *w, const char *key, const char *value) {
         fputs("null", w->out);
 }
 
+/* The shortest of %.15g and %.17g that reads back as the same double. */
+static const char *shortest_double(char *buf, size_t len, double value) {
+    snprintf(buf, len, "%.15g", value);
+    if (strtod(buf, NULL) != value)
+        snprintf(buf, len, "%.17g", value);
+    return buf;
+}
+
 void json_num(struct json_writer *w, const char *key, double value) {
+    char buf[32];
     begin_value(w, key);
     if (!isfinite(value))
         fputs("null", w->out);
     else if (value == floor(value) && fabs(value) < 1e15)
         fprintf(w->out, "%.0f", value);
     else
-        fprintf(w->out, "%.10g", value);
+        fputs(shortest_double(buf, sizeof buf, value), w->out);
 }
 
 void json_int(struct json_writer *w, const char *key, int64_t value) {

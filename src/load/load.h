@@ -1,0 +1,134 @@
+/* What the parts of `srvlab load` share: the options (filled by load.c), the measured results
+ * (filled by engine.c, printed by output.c) and the error taxonomy. */
+#ifndef SRVLAB_LOAD_H
+#define SRVLAB_LOAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/socket.h>
+
+#include "load/hist.h"
+#include "load/sched.h"
+#include "load/slo.h"
+#include "load/url.h"
+
+#define LOAD_SCHEMA_VERSION 1
+#define LOAD_MAX_HEADERS 64
+#define LOAD_SECOND_SIGFIGS 2 /* per-second CSV percentiles: 1% precision keeps them small */
+
+/* Why a request failed. A request fails at most once, with the first kind that hit it. */
+enum load_err {
+    LOAD_ERR_CONNECT,  /* connect() refused, unreachable or timed out */
+    LOAD_ERR_RESET,    /* ECONNRESET while reading or writing */
+    LOAD_ERR_CLOSED,   /* the server closed the connection before answering in full */
+    LOAD_ERR_READ,     /* other read errors */
+    LOAD_ERR_WRITE,    /* other write errors (EPIPE) */
+    LOAD_ERR_TIMEOUT,  /* no complete answer within --timeout of the send */
+    LOAD_ERR_PARSE,    /* the answer was not valid HTTP/1.x */
+    LOAD_ERR_HTTP_4XX, /* a complete response with a 4xx status */
+    LOAD_ERR_HTTP_5XX, /* a complete response with a 5xx status */
+    LOAD_ERR_UNSENT,   /* still waiting for a connection when the run ended */
+    LOAD_ERR_KINDS
+};
+
+extern const char *const load_err_names[LOAD_ERR_KINDS];
+
+struct load_opts {
+    const char *url_text;
+    struct url url;
+    struct sockaddr_storage addr; /* resolved target */
+    socklen_t addr_len;
+    bool is_loopback;             /* spread connections over 127.0.0.x source addresses */
+    uint64_t connections;
+    unsigned threads;
+    double rate_per_s;            /* 0: closed loop */
+    enum sched_arrival arrival;
+    uint64_t seed;
+    uint64_t duration_us;         /* 0: until -n requests are done */
+    uint64_t requests;            /* -n; 0: until the duration ends */
+    uint64_t warmup_us;
+    uint64_t timeout_us;
+    uint64_t think_us;
+    uint64_t interval_us;         /* sampling mode when > 0 */
+    uint64_t spin_us;             /* open loop: busy-poll when the next send is this close */
+    unsigned pipeline;
+    bool is_keepalive;
+    bool is_http10;
+    bool is_head;
+    bool is_quiet;
+    bool is_progress;             /* stderr is a terminal and not --quiet */
+    const char *method;
+    const char *headers[LOAD_MAX_HEADERS];
+    size_t header_count;
+    const char *body_path;
+    char *body;
+    size_t body_bytes;
+    const char *json_path, *hgrm_path, *csv_path, *raw_path;
+    bool has_slo;
+    struct slo slo;
+    char *request;                /* the formatted request, sent as is */
+    size_t request_bytes;
+};
+
+/* Everything measured for the requests whose intended send time fell after the warm-up. */
+struct load_stats {
+    struct hist latency;  /* completion - intended send (the headline) */
+    struct hist service;  /* completion - actual send */
+    struct hist queue;    /* actual send - intended send (waiting for a connection) */
+    struct hist connect;  /* connect() start to established */
+    struct hist ttfb;     /* actual send - first response byte */
+    struct hist send_lag; /* how late the generator noticed each due send (open loop) */
+    uint64_t requests;    /* requests that ended one way or another */
+    uint64_t responses;   /* complete responses, any status */
+    uint64_t ok;          /* responses with status < 400 */
+    uint64_t sent;        /* requests written in the measured window (achieved rate) */
+    uint64_t errors[LOAD_ERR_KINDS];
+    uint64_t waited;      /* requests that found no idle connection when due */
+    uint64_t bytes_read;
+    uint64_t connects;    /* connections established */
+    uint64_t max_conns;   /* sum over threads of each thread's peak of open connections */
+    bool has_port_exhaustion; /* connect() said EADDRNOTAVAIL */
+};
+
+/* One row of the per-second CSV (seconds after the warm-up). */
+struct load_second {
+    uint64_t sent, completed, errors;
+    int64_t p50_us, p99_us;
+};
+
+struct load_result {
+    struct load_stats total;
+    double elapsed_s;      /* measured window: warm-up end to the last completion or the end */
+    double start_unix_s;   /* wall clock at the start of the run */
+    struct load_second *seconds;
+    size_t second_count;
+    double achieved_rate_per_s;
+    bool is_rate_short;    /* achieved rate more than 1% under target */
+    bool is_lagging;       /* p99 send lag over 1 ms */
+    bool was_interrupted;
+};
+
+int load_stats_init(struct load_stats *s);
+void load_stats_free(struct load_stats *s);
+/* Adds src into dst (histograms merged exactly). */
+void load_stats_merge(struct load_stats *dst, const struct load_stats *src);
+uint64_t load_stats_errors(const struct load_stats *s);
+
+/* Runs the load described by o (threads, event loops) and fills r. Returns 0, or -errno when
+ * the run could not start (r then holds nothing); a message goes to err. Prints sample lines
+ * (sampling mode) and the progress line itself. */
+int engine_run(const struct load_opts *o, struct load_result *r, char *err, size_t errlen);
+void load_result_free(struct load_result *r);
+
+/* Output (output.c). Each writer returns 0 or -errno. */
+void output_summary(FILE *out, const struct load_opts *o, const struct load_result *r);
+int output_json(const char *path, const struct load_opts *o, const struct load_result *r);
+int output_hgrm(const char *path, const struct hist *h);
+int output_csv(const char *path, const struct load_result *r);
+/* Prints the SLO verdict table; returns true when every objective is met. */
+bool output_slo(FILE *out, const struct load_opts *o, const struct load_result *r);
+double output_error_ratio(const struct load_stats *s);
+
+#endif
