@@ -92,7 +92,7 @@ static void usage(FILE *out) {
 
 static void set_defaults(struct serve_opts *o) {
     memset(o, 0, sizeof *o);
-    o->arch = "pool";
+    o->arch = "epoll";
     o->bind = "127.0.0.1";
     o->port = 8080;
     o->backlog = 511;
