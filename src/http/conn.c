@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "http/metrics.h"
 #include "http/response.h"
 #include "http/route.h"
 
@@ -195,9 +196,14 @@ void conn_init(struct conn *c) {
     http_parser_init(&c->parser, HTTP_REQUEST);
     c->file_fd = -1;
     c->header_kind = H_NEW;
+    metrics_conn(METRICS_CONN_ACCEPTED);
 }
 
 void conn_free(struct conn *c) {
+    if (c->parser.data != (void *)c) { /* count the close once, even if freed twice */
+        metrics_conn(METRICS_CONN_CLOSED);
+        c->parser.data = (void *)c;
+    }
     buf_put(c->in, c->in_cap);
     buf_put(c->out, c->out_cap);
     if (c->file_fd >= 0)
@@ -252,8 +258,14 @@ char *conn_rbuf(struct conn *c, size_t *space) {
     return c->in + c->in_len;
 }
 
-void conn_rdone(struct conn *c, size_t n) {
+void conn_rdone_ts(struct conn *c, size_t n, uint64_t arrival_ns) {
+    if (c->in_len == c->req_start && n > 0) /* first bytes of a new request */
+        c->t_arrival_ns = arrival_ns;
     c->in_len += (uint32_t)n;
+}
+
+void conn_rdone(struct conn *c, size_t n) {
+    conn_rdone_ts(c, n, c->in_len == c->req_start && metrics_enabled() ? metrics_now_ns() : 0);
 }
 
 int conn_feed(struct conn *c, const char *data, size_t len) {
@@ -289,10 +301,21 @@ const char *conn_out(const struct conn *c, size_t *len) {
     return *len ? c->out + c->out_sent : NULL;
 }
 
+/* Every answered response is now with the kernel: their service times end here. */
+static void responses_sent(struct conn *c) {
+    if (c->n_unsent && metrics_enabled())
+        metrics_service(metrics_now_ns() - c->t_unsent_ns, c->n_unsent);
+    c->n_unsent = 0;
+}
+
 void conn_out_sent(struct conn *c, size_t n) {
     c->out_sent += (uint32_t)n;
-    if (c->out_sent == c->out_len)
+    metrics_bytes_out(n);
+    if (c->out_sent == c->out_len) {
         c->out_sent = c->out_len = 0;
+        if (c->file_fd < 0)
+            responses_sent(c);
+    }
 }
 
 void conn_set_file(struct conn *c, int fd, off_t len) {
@@ -312,9 +335,12 @@ bool conn_file(const struct conn *c, int *fd, off_t *off, size_t *len) {
 
 void conn_file_sent(struct conn *c, size_t n) {
     c->file_off += (off_t)n;
+    metrics_bytes_out(n);
     if (c->file_off >= c->file_end) {
         close(c->file_fd);
         c->file_fd = -1;
+        if (c->out_len == c->out_sent)
+            responses_sent(c);
     }
 }
 
@@ -363,7 +389,19 @@ static void request_done(struct conn *c, unsigned resp_flags) {
         c->in_len = c->in_parsed = c->req_start = 0;
 }
 
+/* Metrics: the handler starts now; the request waited since its bytes arrived. */
+static void handler_starts(struct conn *c) {
+    if (!metrics_enabled())
+        return;
+    uint64_t now = metrics_now_ns();
+    if (c->t_arrival_ns && now > c->t_arrival_ns)
+        metrics_queue_delay(now - c->t_arrival_ns);
+    if (c->n_unsent++ == 0)
+        c->t_unsent_ns = now;
+}
+
 static void answer(struct conn *c) {
+    handler_starts(c);
     const char *base = c->in + c->req_start;
     const char *url = base + c->url_off;
     const char *q = memchr(url, '?', c->url_len);
@@ -397,6 +435,7 @@ static void finish_wait(struct conn *c) {
 }
 
 static void answer_error(struct conn *c, int status) {
+    handler_starts(c);
     unsigned f = RESP_CLOSE | (c->parser.http_minor == 0 ? RESP_HTTP10 : 0);
     route_error(c, status, f, c->parser.method == HTTP_HEAD && c->state != ST_HEAD);
     c->state = ST_CLOSING;

@@ -59,8 +59,11 @@ struct conn {
     uint16_t err_status; /* response status decided while parsing (400, 413, 431) */
     uint8_t header_kind; /* which header the current value belongs to */
     uint8_t waiting;     /* a /work wait is in progress for the parsed request */
-    uint64_t work_io_us; /* the wait's length, kept to print in the response */
-    uint64_t work_cpu_us;
+    uint32_t work_io_us; /* the wait's length, kept to print in the response */
+    uint32_t work_cpu_us;
+    uint16_t n_unsent;   /* answered requests whose responses are not fully sent yet */
+    uint64_t t_arrival_ns; /* metrics: first bytes of the current request (CLOCK_MONOTONIC) */
+    uint64_t t_unsent_ns;  /* metrics: handler start of the oldest response not yet sent */
 };
 
 /* Prepares c for a new connection. Allocates nothing. */
@@ -75,6 +78,10 @@ char *conn_rbuf(struct conn *c, size_t *space);
 
 /* Records that n bytes were read into the space conn_rbuf() returned. */
 void conn_rdone(struct conn *c, size_t n);
+
+/* Like conn_rdone, with the kernel's receive time of those bytes (CLOCK_MONOTONIC ns, from
+ * sock_recv_ts()), used as the request's arrival time for the queueing-delay metric. */
+void conn_rdone_ts(struct conn *c, size_t n, uint64_t arrival_ns);
 
 /* Copies len bytes in (for architectures that read into buffers of their own). 0 or -ENOMEM. */
 int conn_feed(struct conn *c, const char *data, size_t len);

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "http/conn.h"
+#include "http/metrics.h"
 
 struct status_text {
     int code;
@@ -86,6 +87,7 @@ static char *put(char *p, const char *s, size_t n) {
 int resp_head(struct conn *c, int status, const char *content_type, uint64_t content_length,
               const char *extra, unsigned flags) {
     const char *line = status_line(status);
+    metrics_status(status);
     size_t ctype_len = content_type ? strlen(content_type) : 0;
     size_t extra_len = extra ? strlen(extra) : 0;
     size_t need = 160 + strlen(line) + ctype_len + extra_len;

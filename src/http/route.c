@@ -11,6 +11,7 @@
 
 #include "http/conn.h"
 #include "http/files.h"
+#include "http/metrics.h"
 #include "http/response.h"
 #include "http/work.h"
 
@@ -97,6 +98,21 @@ static enum route_result on_static(struct conn *c, const struct req *r, uint64_t
     return ROUTE_DONE;
 }
 
+static enum route_result on_metrics(struct conn *c, const struct req *r, uint64_t *wait_us) {
+    static __thread char text[16384];
+    struct metrics_snapshot s;
+    if (!metrics_enabled() || metrics_snapshot(&s) < 0) {
+        resp_text(c, 404, "metrics are off (--no-metrics)\n", NULL, r->resp_flags, r->is_head);
+        return ROUTE_DONE;
+    }
+    size_t len = metrics_format_prometheus(&s, text, sizeof text);
+    metrics_snapshot_free(&s);
+    if (resp_head(c, 200, "text/plain; version=0.0.4", len, NULL, r->resp_flags) == 0 &&
+        !r->is_head)
+        resp_body(c, text, len);
+    return ROUTE_DONE;
+}
+
 enum { M_GET_HEAD, M_POST };
 
 struct route {
@@ -112,6 +128,7 @@ static const struct route routes[] = {
     {"/work", false, M_GET_HEAD, "Allow: GET, HEAD\r\n", on_work},
     {"/echo", false, M_POST, "Allow: POST\r\n", on_echo},
     {"/static/", true, M_GET_HEAD, "Allow: GET, HEAD\r\n", on_static},
+    {"/metrics", false, M_GET_HEAD, "Allow: GET, HEAD\r\n", on_metrics},
 };
 
 static bool method_allowed(int methods, int method) {

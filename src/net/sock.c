@@ -11,6 +11,8 @@
 #include <sys/resource.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 static int fill_addr(const char *host, int port, struct sockaddr_storage *ss, socklen_t *len) {
@@ -114,6 +116,43 @@ void sock_lingering_close(int fd, int timeout_ms) {
         if (recv(fd, sink, sizeof sink, MSG_DONTWAIT) <= 0)
             break;
     close(fd);
+}
+
+void sock_enable_rx_timestamps(int fd) {
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one);
+}
+
+static uint64_t clock_ns(clockid_t id) {
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+ssize_t sock_recv_ts(int fd, void *buf, size_t len, int flags, uint64_t *arrival_ns) {
+    struct iovec iov = {.iov_base = buf, .iov_len = len};
+    union {
+        char buf[CMSG_SPACE(sizeof(struct timespec))];
+        struct cmsghdr align;
+    } ctl;
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+                         .msg_controllen = sizeof ctl.buf};
+    *arrival_ns = 0;
+    ssize_t n = recvmsg(fd, &msg, flags);
+    if (n < 0)
+        return -errno;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS)
+            continue;
+        struct timespec ts;
+        memcpy(&ts, CMSG_DATA(c), sizeof ts);
+        uint64_t real = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+        /* The kernel stamps with CLOCK_REALTIME; shift it onto the monotonic clock. */
+        uint64_t now_real = clock_ns(CLOCK_REALTIME), now_mono = clock_ns(CLOCK_MONOTONIC);
+        uint64_t age = now_real > real ? now_real - real : 0;
+        *arrival_ns = now_mono > age ? now_mono - age : now_mono;
+    }
+    return n;
 }
 
 long sock_raise_nofile(void) {

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* A non-blocking TCP listening socket on host:port ("127.0.0.1", "::1", "0.0.0.0", "::").
@@ -30,6 +31,14 @@ int sock_sendfile_all(int fd, int file_fd, off_t *off, size_t len);
 /* Closes after an error response without losing it to a RST: shuts down our side, then reads
  * and drops what the client still sends for at most timeout_ms. */
 void sock_lingering_close(int fd, int timeout_ms);
+
+/* Asks the kernel to timestamp received data (SO_TIMESTAMPNS), read back by sock_recv_ts(). */
+void sock_enable_rx_timestamps(int fd);
+
+/* recv() that also returns the kernel's receive time of the first byte returned, converted to
+ * CLOCK_MONOTONIC nanoseconds in *arrival_ns (0 when the kernel gave none). Returns bytes
+ * read, 0 at EOF, or -errno (EAGAIN included). */
+ssize_t sock_recv_ts(int fd, void *buf, size_t len, int flags, uint64_t *arrival_ns);
 
 /* Raises RLIMIT_NOFILE's soft limit to the hard limit; returns the new soft limit. */
 long sock_raise_nofile(void);

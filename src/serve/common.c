@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "http/conn.h"
+#include "http/metrics.h"
 #include "net/sock.h"
 #include "serve/serve.h"
 
@@ -147,6 +148,9 @@ static int wait_readable(struct srv *srv, int fd, struct conn *c) {
 void srv_serve_blocking(struct srv *srv, int fd) {
     struct conn c;
     conn_init(&c);
+    bool has_ts = metrics_enabled();
+    if (has_ts)
+        sock_enable_rx_timestamps(fd);
     for (;;) {
         enum conn_status st = conn_process(&c, 0);
         if (flush(fd, &c) < 0)
@@ -164,17 +168,28 @@ void srv_serve_blocking(struct srv *srv, int fd) {
             continue;
         size_t space;
         char *buf = conn_rbuf(&c, &space);
-        ssize_t n = buf ? recv(fd, buf, space, MSG_DONTWAIT) : -1;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        if (!buf)
+            break;
+        uint64_t arrival_ns = 0;
+        ssize_t n = has_ts ? sock_recv_ts(fd, buf, space, MSG_DONTWAIT, &arrival_ns)
+                           : recv(fd, buf, space, MSG_DONTWAIT);
+        if (n < 0 && !has_ts)
+            n = -errno;
+        if (n == -EAGAIN || n == -EWOULDBLOCK) {
             if (wait_readable(srv, fd, &c) <= 0)
                 break;
             continue;
         }
-        if (n < 0 && errno == EINTR)
+        if (n == -EINTR)
             continue;
         if (n <= 0)
             break;
-        conn_rdone(&c, (size_t)n);
+        if (arrival_ns) {
+            metrics_set_arrival_source(METRICS_ARRIVAL_KERNEL);
+            conn_rdone_ts(&c, (size_t)n, arrival_ns);
+        } else {
+            conn_rdone(&c, (size_t)n);
+        }
     }
     conn_free(&c);
     close(fd);

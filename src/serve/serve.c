@@ -3,16 +3,19 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cmd.h"
 #include "http/conn.h"
+#include "http/metrics.h"
 #include "net/sock.h"
 #include "net/units.h"
 #include "serve/arch.h"
@@ -50,6 +53,8 @@ static void usage(FILE *out) {
             "  GET /work?cpu_us=N&io_us=M&dist=fixed|exp&seed=S\n"
             "                            spin N us on the CPU, then wait M us without CPU\n"
             "  GET|HEAD /static/PATH     files under --root, sent with sendfile\n"
+            "  GET /metrics              Prometheus text: requests, connections, queueing delay\n"
+            "                            and service time histograms\n"
             "  POST /echo                the request body, echoed\n\n"
             "Options:\n"
             "  -a, --arch <NAME>          concurrency architecture (default epoll; see below)\n"
@@ -75,6 +80,10 @@ static void usage(FILE *out) {
             "      --drain-timeout <T>    after SIGTERM, time allowed to finish requests (default 10s)\n"
             "      --stall <T/PERIOD>     pause all request processing for T every PERIOD, e.g.\n"
             "                             500ms/5s, to demonstrate coordinated omission (default off)\n"
+            "      --no-metrics           do not measure queueing delay and service time (and no\n"
+            "                             GET /metrics), to measure what measuring costs\n"
+            "      --stats <T>            print one line per interval T on stderr: request rate,\n"
+            "                             p99 queueing delay, p99 service time, open connections\n"
             "  -q, --quiet                no start-up line or warnings on stderr\n"
             "      --list-archs           print the names of the architectures built in, one a line\n"
             "  -h, --help                 show this help\n\n"
@@ -102,6 +111,7 @@ static void set_defaults(struct serve_opts *o) {
     o->max_headers = 100;
     o->idle_timeout_us = 60000000;
     o->drain_timeout_us = 10000000;
+    o->has_metrics = true;
 }
 
 static int bad(const char *what, const char *value) {
@@ -135,7 +145,7 @@ static int parse_stall(const char *s, struct serve_opts *o) {
 enum {
     OPT_PORT_FILE = 256, OPT_BACKLOG, OPT_QUEUE, OPT_OVERFLOW, OPT_LISTENER, OPT_STACK,
     OPT_ROOT, OPT_DOTFILES, OPT_MAX_BODY, OPT_MAX_HDR_BYTES, OPT_MAX_HDRS, OPT_IDLE,
-    OPT_DRAIN, OPT_STALL,
+    OPT_DRAIN, OPT_STALL, OPT_NO_METRICS, OPT_STATS,
 };
 
 static const struct option long_opts[] = {
@@ -150,6 +160,7 @@ static const struct option long_opts[] = {
     {"max-headers", required_argument, 0, OPT_MAX_HDRS},
     {"idle-timeout", required_argument, 0, OPT_IDLE},
     {"drain-timeout", required_argument, 0, OPT_DRAIN}, {"stall", required_argument, 0, OPT_STALL},
+    {"no-metrics", no_argument, 0, OPT_NO_METRICS}, {"stats", required_argument, 0, OPT_STATS},
     {"quiet", no_argument, 0, 'q'}, {"list-archs", no_argument, 0, 'L'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
 };
 
@@ -188,6 +199,9 @@ static int apply(struct serve_opts *o, int ch, const char *v) {
     case OPT_DRAIN: return units_parse_duration_u64(v, 1e6, &o->drain_timeout_us) < 0 ? bad("drain timeout", v) : 0;
     case OPT_STALL: return parse_stall(v, o) < 0 ? bad("stall (T/PERIOD with T < PERIOD, e.g. 500ms/5s)", v) : 0;
     case 'q': o->is_quiet = true; return 0;
+    case OPT_NO_METRICS: o->has_metrics = false; return 0;
+    case OPT_STATS:
+        return units_parse_duration_u64(v, 1e6, &o->stats_interval_us) < 0 || o->stats_interval_us < 10000 ? bad("stats interval (>= 10ms)", v) : 0;
     }
     return -1;
 }
@@ -277,7 +291,35 @@ static int write_port_file(const char *path, int port) {
     return 0;
 }
 
+/* --stats: one line per interval; runs on its own thread until the process exits. */
+static void *stats_thread(void *arg) {
+    const struct serve_opts *o = arg;
+    struct metrics_interval iv;
+    metrics_interval(&iv); /* start the first interval now */
+    for (;;) {
+        struct timespec ts = {(time_t)(o->stats_interval_us / 1000000),
+                              (long)(o->stats_interval_us % 1000000) * 1000};
+        nanosleep(&ts, NULL);
+        if (metrics_interval(&iv) < 0)
+            return NULL;
+        char q[32], sv[32];
+        fprintf(stderr, "srvlab serve: stats: %.0f req/s, p99 queueing %s, p99 service %s, %lld open\n",
+                iv.rate_per_s, units_fmt_duration(q, sizeof q, (double)iv.queue_p99_ns / 1e3),
+                units_fmt_duration(sv, sizeof sv, (double)iv.service_p99_ns / 1e3),
+                (long long)iv.open);
+    }
+}
+
 static int setup_http(const struct serve_opts *o) {
+    if (metrics_init(o->has_metrics) < 0) {
+        fprintf(stderr, "srvlab serve: metrics: out of memory\n");
+        return -1;
+    }
+    if (o->stats_interval_us && o->has_metrics) {
+        pthread_t t;
+        pthread_create(&t, NULL, stats_thread, (void *)o);
+        pthread_detach(t);
+    }
     http_cfg.max_body_bytes = o->max_body_bytes;
     http_cfg.max_header_bytes = (uint32_t)o->max_header_bytes;
     http_cfg.max_headers = (uint32_t)o->max_headers;

@@ -30,6 +30,8 @@ struct serve_opts {
     uint64_t idle_timeout_us;  /* keep-alive connection with no request in progress */
     uint64_t drain_timeout_us; /* after SIGTERM, how long in-flight requests may take */
     bool is_quiet;
+    bool has_metrics;          /* false with --no-metrics */
+    uint64_t stats_interval_us; /* --stats: one line per interval on stderr (0 = off) */
 };
 
 struct srv {
