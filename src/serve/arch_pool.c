@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "http/metrics.h"
 #include "net/sock.h"
 #include "serve/arch.h"
 
@@ -37,6 +38,7 @@ static void *worker(void *arg) {
         int fd = p->ring[p->head];
         p->head = (p->head + 1) % p->cap;
         p->len--;
+        metrics_set_queue_len(p->len);
         pthread_cond_signal(&p->not_full);
         pthread_mutex_unlock(&p->lock);
         srv_serve_blocking(p->srv, fd);
@@ -61,6 +63,7 @@ static bool enqueue(struct pool *p, int fd) {
     if (has_room) {
         p->ring[(p->head + p->len) % p->cap] = fd;
         p->len++;
+        metrics_set_queue_len(p->len);
         pthread_cond_signal(&p->not_empty);
     }
     pthread_mutex_unlock(&p->lock);
@@ -88,6 +91,7 @@ static int run(struct srv *srv) {
     while ((fd = srv_accept(srv)) >= 0)
         if (!enqueue(&p, fd)) {
             srv_log_limited(srv, 3, "queue full (%d): answering 503", p.cap);
+            metrics_conn(METRICS_CONN_REFUSED);
             reject(fd);
         }
     pthread_mutex_lock(&p.lock);

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# GET /metrics on every architecture: valid Prometheus exposition, counters that match the
+# requests sent, and a service-time histogram that sees /work's CPU time.
+. "$(dirname "$0")/lib.sh"
+ARCHS=${ARCHS:-$("$SRVLAB" serve --list-archs)}
+PROM="python3 tests/e2e/prom.py"
+
+for arch in $ARCHS; do
+    if ! start_srvlab "$arch" --threads 2; then not_ok "$arch: server did not start"; continue; fi
+    for _ in $(seq 1 25); do curl -s -o /dev/null "$SRV_URL/"; done
+    for _ in $(seq 1 5); do curl -s -o /dev/null "$SRV_URL/nope"; done
+    for _ in $(seq 1 20); do curl -s -o /dev/null "$SRV_URL/work?cpu_us=2000"; done
+    m=$(curl -s "$SRV_URL/metrics")
+    expect_eq "$arch: /metrics is valid Prometheus text" valid "$($PROM <<<"$m" | head -1)"
+    expect_eq "$arch: 2xx counter matches requests sent" 45 \
+        "$($PROM --get 'srvlab_requests_total{class="2xx"}' <<<"$m" | tail -1 | cut -d. -f1)"
+    expect_eq "$arch: 4xx counter matches" 5 \
+        "$($PROM --get 'srvlab_requests_total{class="4xx"}' <<<"$m" | tail -1 | cut -d. -f1)"
+    expect_eq "$arch: service histogram counts every request" 50 \
+        "$($PROM --get 'srvlab_service_time_seconds_count' <<<"$m" | tail -1 | cut -d. -f1)"
+    # Only /work requests now: the median service time is the configured 2 ms of CPU.
+    m0=$m
+    for _ in $(seq 1 60); do curl -s -o /dev/null "$SRV_URL/work?cpu_us=2000"; done
+    p50=$(curl -s "$SRV_URL/metrics" | $PROM --get srvlab_service_time_seconds_p50 | tail -1)
+    check "$arch: service p50 of cpu_us=2000 in [2.0, 2.3] ms (got $p50 s)" \
+        python3 -c "import sys; v=float('$p50'); sys.exit(0 if 0.0020 <= v <= 0.0023 else 1)"
+    stop_pid "$SRV_PID" >/dev/null
+done
+if start_srvlab pool --no-metrics; then
+    expect_eq "--no-metrics: /metrics is 404" 404 "$(curl -s -o /dev/null -w '%{http_code}' "$SRV_URL/metrics")"
+fi
+e2e_done
