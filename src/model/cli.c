@@ -61,7 +61,7 @@ static void set_defaults(struct model_opts *o, const char *cmd) {
     o->from = 0.10;
     o->to = 0.95;
     o->step = 0.05;
-    o->rtt_from = "mean";
+    o->rtt_from = "min";
     o->model = PREDICT_MM1;
     o->format = CLI_TEXT;
 }
@@ -134,7 +134,7 @@ static int parse_word(struct model_opts *o, enum cli_opt id, const char *arg) {
         }
         return -EINVAL;
     }
-    if (strcmp(arg, "mean") && strcmp(arg, "p50"))
+    if (strcmp(arg, "mean") && strcmp(arg, "p50") && strcmp(arg, "min"))
         return -EINVAL;
     o->rtt_from = arg;
     return 0;
@@ -159,7 +159,7 @@ static int value_error(const struct model_opts *o, enum cli_opt id, const char *
     static const char *const words[CLI_NOPTS] = {
         [CLI_MODEL] = "mm1, mmc, mg1 or md1",
         [CLI_FORMAT] = "text, csv or json",
-        [CLI_RTT_FROM] = "mean or p50",
+        [CLI_RTT_FROM] = "mean, p50 or min",
     };
     const char *hint = specs[id].kind == K_WORD ? words[id] : kind_hint(specs[id].kind);
     return cli_usage_error(o, "--%s '%s' is %s: expected %s", specs[id].name, arg,

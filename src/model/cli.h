@@ -25,7 +25,7 @@ enum cli_opt {
     CLI_TO,         /* --to F */
     CLI_STEP,       /* --step F */
     CLI_RTT,        /* --rtt T */
-    CLI_RTT_FROM,   /* --rtt-from mean|p50 */
+    CLI_RTT_FROM,   /* --rtt-from mean|p50|min */
     CLI_FORMAT,     /* --format text|csv|json */
     CLI_NOPTS
 };
@@ -48,7 +48,7 @@ struct model_opts {
     enum predict_model model;
     double from, to, step; /* curve: utilizations (defaults 10%, 95%, 5%) */
     double rtt_s;          /* curve: network round trip added to every latency (default 0) */
-    const char *rtt_from;  /* fit: "mean" (default) or "p50" of the connect time */
+    const char *rtt_from;  /* fit: "min" (default), "p50" or "mean" of the connect time */
     enum cli_format format;
     const char *path;      /* fit: the positional RESULT.json */
 };

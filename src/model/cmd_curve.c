@@ -37,27 +37,31 @@ static const char curve_help[] =
     "  srvlab model curve --service-mean 200us --service-cv 0.5 --model mg1 --format json\n";
 
 static const char fit_help[] =
-    "Usage: srvlab model fit <RESULT.json> [--rtt-from mean|p50] [--model <M>] [--servers <N>]\n"
-    "                        [--from <F>] [--to <F>] [--step <F>] [--format <F>]\n"
+    "Usage: srvlab model fit <RESULT.json> [--rtt-from min|p50|mean] [--model <M>]\n"
+    "                        [--servers <N>] [--from <F>] [--to <F>] [--step <F>] [--format <F>]\n"
     "\n"
     "Estimates the service time from a low-load `srvlab load --json` result and prints the\n"
-    "predicted curve. Course notes: latency = RTT + queueing delay + service time. At low load\n"
-    "the queueing delay is small, the round trip is the TCP connect time (one SYN / SYN-ACK\n"
-    "exchange), so service mean = measured service mean - connect time, and the service\n"
-    "variance = measured variance - connect variance (coefficient of variation from it).\n"
+    "predicted curve. Course notes: latency = RTT + queueing delay + service time.\n"
+    "  round trip     the TCP connect time (one SYN / SYN-ACK exchange); its minimum by default,\n"
+    "                 since a connect's mean also holds the loader's and kernel's delays\n"
+    "  response       measured service mean - round trip\n"
+    "  cv             sqrt(service variance - connect variance) / response\n"
+    "  service time   the response minus the queueing the run itself caused at its measured\n"
+    "                 rate (Pollaczek-Khinchine mean solved for the service time)\n"
     "The curve's latencies include the round trip, like the measurements.\n"
     "\n"
     "Options:\n"
-    "  --rtt-from <W>      round trip from the connect time's mean or p50 (default mean)\n"
+    "  --rtt-from <W>      round trip from the connect time's min, p50 or mean (default min)\n"
     "  --model <M>         mg1 (default, with the fitted cv), mm1, mmc or md1\n"
     "  --servers <N>       servers, for --model mmc (default 1)\n"
     "  --from, --to, --step, --format   as for `srvlab model curve`\n"
     "\n"
-    "Warns on stderr when the run's utilization was above 20%: the estimate then holds some\n"
-    "queueing delay. Exit 1 when the file cannot be read or lacks the fields.\n"
+    "Warns on stderr when the run's utilization was above 20%: measure at lower load for a\n"
+    "surer estimate. Exit 1 when the file cannot be read or lacks the fields.\n"
     "\n"
     "Example:\n"
-    "  srvlab load -R 200 -d 10s --json low.json http://127.0.0.1:8080/work?cpu_us=200\n"
+    "  srvlab load -R 100 --arrival poisson -d 10s --json low.json \\\n"
+    "      'http://127.0.0.1:8080/work?cpu_us=500&dist=exp'\n"
     "  srvlab model fit low.json --format csv\n";
 
 /* One curve: a model, the utilizations to visit and the constant round trip to add. */
@@ -267,6 +271,7 @@ static int read_result(const char *path, struct fit_input *in, char *err, size_t
     in->connect_mean_us = json_number(json_get(con, "mean_us"), NAN);
     in->connect_stddev_us = json_number(json_get(con, "stddev_us"), NAN);
     in->connect_p50_us = json_number(json_get(json_get(con, "percentiles"), "50"), NAN);
+    in->connect_min_us = json_number(json_get(con, "min_us"), NAN);
     /* achieved_rate_per_s is null in closed loop; the throughput then stands in for it. */
     in->rate_per_s = json_number(json_get(root, "achieved_rate_per_s"),
                                  json_number(json_get(root, "throughput_per_s"), 0));
@@ -286,23 +291,23 @@ static int read_result(const char *path, struct fit_input *in, char *err, size_t
 }
 
 static void print_fit_text(const char *path, const struct fit_input *in,
-                           const struct fit_estimate *f, bool rtt_from_p50) {
+                           const struct fit_estimate *f, const char *rtt_from) {
     char m[32], sd[32], rtt[32], svc[32], rate[32];
-    printf("fit from %s: measured service %s (stddev %s) - round trip %s (connect %s)\n", path,
+    printf("fit from %s: measured service %s (stddev %s), round trip %s (connect %s)\n", path,
            cli_fmt_s(m, sizeof m, in->service_mean_us / 1e6),
            cli_fmt_s(sd, sizeof sd, in->service_stddev_us / 1e6),
-           cli_fmt_s(rtt, sizeof rtt, f->rtt_s), rtt_from_p50 ? "p50" : "mean");
-    printf("  = service time %s, cv %.3g", cli_fmt_s(svc, sizeof svc, f->service_mean_s),
+           cli_fmt_s(rtt, sizeof rtt, f->rtt_s), rtt_from);
+    printf("  service time %s, cv %.3g", cli_fmt_s(svc, sizeof svc, f->service_mean_s),
            f->service_cv);
     if (in->rate_per_s > 0)
-        printf("; measured at %s, utilization %.1f%%",
+        printf(" (the run's own queueing at %s taken off: utilization %.1f%%)",
                cli_fmt_rate(rate, sizeof rate, in->rate_per_s), 100 * f->utilization);
     printf("\n\n");
 }
 
-static int fit_error(const struct model_opts *o, int rc, const struct fit_input *in) {
+static int fit_error(const struct model_opts *o, int rc, const struct fit_input *in,
+                     double rtt_us) {
     char m[32], rtt[32];
-    double rtt_us = o->rtt_from[0] == 'p' ? in->connect_p50_us : in->connect_mean_us;
     if (rc == -ERANGE)
         fprintf(stderr, "srvlab model fit: %s: service mean %s is not above the round trip %s; "
                         "nothing is left for the server\n",
@@ -324,16 +329,18 @@ int cmd_curve_fit(int argc, char **argv) {
     struct fit_input in;
     struct fit_estimate f;
     char err[512];
-    bool rtt_from_p50 = !strcmp(o.rtt_from, "p50");
+    enum fit_rtt rtt_from = !strcmp(o.rtt_from, "p50")   ? FIT_RTT_P50
+                            : !strcmp(o.rtt_from, "min") ? FIT_RTT_MIN
+                                                         : FIT_RTT_MEAN;
     if (read_result(o.path, &in, err, sizeof err) < 0) {
         fprintf(stderr, "srvlab model fit: %s\n", err);
         return 1;
     }
-    if ((rc = fit_estimate(&in, rtt_from_p50, &f)) < 0)
-        return fit_error(&o, rc, &in);
+    if ((rc = fit_estimate(&in, rtt_from, &f)) < 0)
+        return fit_error(&o, rc, &in, fit_rtt_us(&in, rtt_from));
     if (f.utilization > 0.2)
-        fprintf(stderr, "srvlab model fit: warning: the run's utilization was %.0f%%; the "
-                        "estimate includes queueing delay (measure at lower load)\n",
+        fprintf(stderr, "srvlab model fit: warning: the run's utilization was %.0f%%; measure "
+                        "at lower load for a surer estimate\n",
                 100 * f.utilization);
     o.service_s = f.service_mean_s;
     o.service_cv = f.service_cv;
@@ -343,6 +350,6 @@ int cmd_curve_fit(int argc, char **argv) {
         return rc;
     c.fit = &f;
     if (o.format == CLI_TEXT)
-        print_fit_text(o.path, &in, &f, rtt_from_p50);
+        print_fit_text(o.path, &in, &f, o.rtt_from);
     return print_curve(&c) < 0 ? 1 : 0;
 }

@@ -8,20 +8,29 @@
 /* What fit needs from a `srvlab load --json` result, all in microseconds. */
 struct fit_input {
     double service_mean_us, service_stddev_us; /* request sent to response complete */
-    double connect_mean_us, connect_p50_us, connect_stddev_us; /* TCP connect: one round trip */
-    double rate_per_s; /* achieved request rate (0 when unknown) */
+    double connect_mean_us, connect_p50_us, connect_min_us, connect_stddev_us; /* one round trip */
+    double rate_per_s; /* achieved request rate (0 when unknown: no queueing correction) */
 };
+
+/* Which connect-time statistic stands for the round trip. */
+enum fit_rtt { FIT_RTT_MEAN, FIT_RTT_P50, FIT_RTT_MIN };
+
+/* The round trip in microseconds that rtt_from selects (NAN when the input lacks it). */
+double fit_rtt_us(const struct fit_input *in, enum fit_rtt rtt_from);
 
 struct fit_estimate {
     double rtt_s;          /* network round trip taken off */
-    double service_mean_s; /* measured service mean minus rtt_s */
-    double service_cv;     /* sqrt(max(0, var(service) - var(connect))) / service_mean_s */
-    double utilization;    /* rate x service_mean_s; > 0.2 means the estimate holds queueing */
+    double service_mean_s; /* E[S]: see fit_estimate */
+    double service_cv;     /* sqrt(max(0, var(service) - var(connect))) / (service mean - rtt) */
+    double utilization;    /* rate x service_mean_s; > 0.2 means a less certain estimate */
 };
 
-/* Estimates into *out, the round trip being the connect-time mean or (rtt_from_p50) its median.
- * Returns 0, -EINVAL when an input is missing (not finite, or service mean <= 0), or -ERANGE
- * when the service mean is not above the round trip (nothing left to attribute to service). */
-int fit_estimate(const struct fit_input *in, bool rtt_from_p50, struct fit_estimate *out);
+/* Estimates into *out. With m = service mean - round trip (the server's response time), cv as
+ * above and lambda the measured rate, E[S] solves the Pollaczek-Khinchine mean
+ * m = E[S] + lambda E[S]^2 (1 + cv^2) / (2 (1 - lambda E[S])), which takes off the queueing
+ * delay the run itself caused (E[S] = m / (1 + lambda m) for cv = 1). Returns 0, -EINVAL when
+ * an input is missing (not finite, or service mean <= 0), or -ERANGE when the service mean is
+ * not above the round trip (nothing left to attribute to the server). */
+int fit_estimate(const struct fit_input *in, enum fit_rtt rtt_from, struct fit_estimate *out);
 
 #endif

@@ -67,14 +67,17 @@ cat >"$E2E_TMP/low.json" <<'JSON'
  "connect": {"count": 5000, "min_us": 40, "mean_us": 100, "stddev_us": 150, "max_us": 900,
              "percentiles": {"50": 80, "90": 150, "99": 600}}}
 JSON
-run_model fit "$E2E_TMP/low.json" --format json --from 50% --to 50%
-f=$(py 'd["fit"]["rtt_us"], d["fit"]["service_mean_us"], round(d["fit"]["service_cv"], 6),
+run_model fit "$E2E_TMP/low.json" --rtt-from mean --format json --from 50% --to 50%
+f=$(py 'd["fit"]["rtt_us"], round(d["fit"]["service_mean_us"], 3), round(d["fit"]["service_cv"], 6),
         round(d["points"][0]["mean_us"], 3)')
-# rtt 100us; service 300 - 100 = 200us; cv sqrt(250^2 - 150^2) / 200 = 1; mean at 50% 400 + 100.
-expect_eq "fit: round trip, service time, cv and curve from a load result" \
-    "100 200 1 500" "$f"
-run_model fit "$E2E_TMP/low.json" --rtt-from p50 --format csv --from 50% --to 50%
-check "fit --rtt-from p50 takes off 80us" grep -q '^0.5,2272.72727,500.909091,' <<<"$OUT"
+# Round trip 100us; response 300 - 100 = 200us; cv sqrt(250^2 - 150^2) / 200 = 1; the run's own
+# M/M/1 queueing at 500/s taken off: 200 / (1 + 500 x 200us) = 181.818us; at 50%: 2 S + 100us.
+expect_eq "fit: round trip, cv, service time and curve from a load result" \
+    "100 181.818 1 463.636" "$f"
+run_model fit "$E2E_TMP/low.json" --format json
+expect_eq "fit takes the connect minimum by default" 40 "$(py 'd["fit"]["rtt_us"]')"
+run_model fit "$E2E_TMP/low.json" --rtt-from p50 --format json
+expect_eq "fit --rtt-from p50" 80 "$(py 'd["fit"]["rtt_us"]')"
 echo '{"service": {}}' >"$E2E_TMP/bad.json"
 run_model fit "$E2E_TMP/bad.json"
 expect_eq "fit on a file without statistics exits 1" 1 "$RC"
