@@ -21,6 +21,10 @@ struct http_cfg http_cfg = {
     .max_body_bytes = 1 << 20,
     .max_header_bytes = 8192,
     .max_headers = 100,
+    .header_timeout_us = 10000000,
+    .body_timeout_us = 10000000,
+    .idle_timeout_us = 60000000,
+    .send_timeout_us = 10000000,
 };
 volatile int http_draining;
 
@@ -130,6 +134,11 @@ static bool field_is(struct conn *c, const char *name) {
 
 static int on_header_value(http_parser *p, const char *at, size_t len) {
     struct conn *c = of(p);
+    /* obs-fold (a value continued on the next line) is how smuggling starts: RFC 9112 5.2
+     * lets a server reject it with 400, and we do. The parser reports the continuation as a
+     * second value piece starting right after a line break (the bytes are contiguous here). */
+    if (c->header_kind != H_FIELD && at[-1] == '\n')
+        return fail(c, 400);
     if (c->header_kind == H_FIELD) {
         c->header_kind = field_is(c, "host") ? H_HOST : field_is(c, "expect") ? H_EXPECT : H_OTHER;
         if (c->header_kind == H_HOST)
@@ -196,6 +205,7 @@ void conn_init(struct conn *c) {
     http_parser_init(&c->parser, HTTP_REQUEST);
     c->file_fd = -1;
     c->header_kind = H_NEW;
+    c->t_in_us = conn_now_us();
     metrics_conn(METRICS_CONN_ACCEPTED);
 }
 
@@ -259,8 +269,11 @@ char *conn_rbuf(struct conn *c, size_t *space) {
 }
 
 void conn_rdone_ts(struct conn *c, size_t n, uint64_t arrival_ns) {
-    if (c->in_len == c->req_start && n > 0) /* first bytes of a new request */
+    bool is_new_request = c->in_len == c->req_start && n > 0;
+    if (is_new_request)
         c->t_arrival_ns = arrival_ns;
+    if (is_new_request || c->state == ST_BODY)
+        c->t_in_us = conn_now_us(); /* header timeout runs from here; body from each read */
     c->in_len += (uint32_t)n;
 }
 
@@ -286,6 +299,8 @@ int conn_feed(struct conn *c, const char *data, size_t len) {
 char *conn_out_reserve(struct conn *c, size_t n) {
     if (c->out_sent > 0 && c->out_sent == c->out_len)
         c->out_len = c->out_sent = 0;
+    if (c->out_len == 0 && c->file_fd < 0)
+        c->t_out_us = 0; /* no write yet: the send timeout counts from the last input */
     if ((uint64_t)c->out_len + n > c->out_cap &&
         grow(&c->out, &c->out_cap, c->out_len, (uint64_t)c->out_len + n) < 0)
         return NULL;
@@ -306,10 +321,14 @@ static void responses_sent(struct conn *c) {
     if (c->n_unsent && metrics_enabled())
         metrics_service(metrics_now_ns() - c->t_unsent_ns, c->n_unsent);
     c->n_unsent = 0;
+    c->t_out_us = 0;
+    if (c->in_len == c->req_start)
+        c->t_in_us = conn_now_us(); /* idle from now */
 }
 
 void conn_out_sent(struct conn *c, size_t n) {
     c->out_sent += (uint32_t)n;
+    c->t_out_us = n ? conn_now_us() : c->t_out_us;
     metrics_bytes_out(n);
     if (c->out_sent == c->out_len) {
         c->out_sent = c->out_len = 0;
@@ -335,6 +354,7 @@ bool conn_file(const struct conn *c, int *fd, off_t *off, size_t *len) {
 
 void conn_file_sent(struct conn *c, size_t n) {
     c->file_off += (off_t)n;
+    c->t_out_us = n ? conn_now_us() : c->t_out_us;
     metrics_bytes_out(n);
     if (c->file_off >= c->file_end) {
         close(c->file_fd);
@@ -366,6 +386,31 @@ void conn_shrink(struct conn *c) {
     }
 }
 
+uint64_t conn_deadline_us(const struct conn *c) {
+    if (c->waiting)
+        return 0;
+    bool has_output = c->out_len > c->out_sent || c->file_fd >= 0;
+    if (has_output) /* t_out_us is 0 until the first write: count from the last input then */
+        return (c->t_out_us ? c->t_out_us : c->t_in_us) + http_cfg.send_timeout_us;
+    if (c->in_len == c->req_start && c->state != ST_BODY)
+        return c->t_in_us + http_cfg.idle_timeout_us;
+    if (c->state == ST_BODY)
+        return c->t_in_us + http_cfg.body_timeout_us;
+    return c->t_in_us + http_cfg.header_timeout_us;
+}
+
+enum conn_status conn_timeout(struct conn *c) {
+    bool has_output = c->out_len > c->out_sent || c->file_fd >= 0;
+    bool is_reading = c->in_len > c->req_start || c->state == ST_BODY;
+    metrics_conn(METRICS_CONN_TIMED_OUT);
+    if (is_reading && !has_output && c->state != ST_CLOSING) {
+        route_error(c, 408, RESP_CLOSE | (c->parser.http_minor == 0 ? RESP_HTTP10 : 0), false);
+        c->in_parsed = c->in_len; /* what was half-read is dropped */
+    }
+    c->state = ST_CLOSING;
+    return CONN_CLOSE;
+}
+
 /* ---- request handling -------------------------------------------------------------------- */
 
 static unsigned resp_flags_for(struct conn *c) {
@@ -387,6 +432,8 @@ static void request_done(struct conn *c, unsigned resp_flags) {
     c->header_kind = H_NEW;
     if (c->req_start == c->in_len) /* nothing pipelined behind: reuse the buffer from 0 */
         c->in_len = c->in_parsed = c->req_start = 0;
+    else
+        c->t_in_us = conn_now_us(); /* the next request's head timeout starts now */
 }
 
 /* Metrics: the handler starts now; the request waited since its bytes arrived. */

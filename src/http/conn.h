@@ -20,6 +20,10 @@ struct http_cfg {
     uint64_t stall_us;         /* --stall: pause processing for stall_us ... */
     uint64_t stall_period_us;  /* ... every stall_period_us (0 = off) */
     uint64_t start_us;         /* monotonic time the server started (stall phase origin) */
+    uint64_t header_timeout_us; /* first byte of a request to the end of its head */
+    uint64_t body_timeout_us;   /* between two reads of a request body */
+    uint64_t idle_timeout_us;   /* keep-alive: between requests */
+    uint64_t send_timeout_us;   /* between two writes of a response (client not reading) */
 };
 extern struct http_cfg http_cfg;
 
@@ -64,6 +68,8 @@ struct conn {
     uint16_t n_unsent;   /* answered requests whose responses are not fully sent yet */
     uint64_t t_arrival_ns; /* metrics: first bytes of the current request (CLOCK_MONOTONIC) */
     uint64_t t_unsent_ns;  /* metrics: handler start of the oldest response not yet sent */
+    uint64_t t_in_us;      /* timeouts: idle since / request head began / last body read */
+    uint64_t t_out_us;     /* timeouts: output pending since / last write progress */
 };
 
 /* Prepares c for a new connection. Allocates nothing. */
@@ -107,6 +113,14 @@ void conn_file_sent(struct conn *c, size_t n);
 
 /* True when no request is in progress and nothing is left to send (safe to close on shutdown). */
 bool conn_is_idle(const struct conn *c);
+
+/* The time (CLOCK_MONOTONIC us) by which the connection must make progress, from the timeouts
+ * in http_cfg: header, body, idle or send; 0 when none applies (a /work wait in progress). */
+uint64_t conn_deadline_us(const struct conn *c);
+
+/* The deadline passed: answers 408 when a request was being read and nothing else is queued
+ * for sending, and returns CONN_CLOSE (send what is pending, then close). Counts a timeout. */
+enum conn_status conn_timeout(struct conn *c);
 
 /* Gives idle buffers back to the per-thread pool so an idle keep-alive connection holds none. */
 void conn_shrink(struct conn *c);

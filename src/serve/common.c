@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -124,30 +125,37 @@ static void sleep_until_us(uint64_t wake_us) {
         ;
 }
 
-/* Waits until fd is readable. Returns 1 readable, 0 close now (idle timeout, or shutdown with
- * no request in progress), -errno on error. */
+/* Waits until fd is readable. Returns 1 readable, 0 close now (shutdown with no request in
+ * progress), -ETIMEDOUT when the connection's deadline passed, -errno on error. */
 static int wait_readable(struct srv *srv, int fd, struct conn *c) {
     struct pollfd p[2] = {{.fd = fd, .events = POLLIN}, {.fd = srv->stop_fd, .events = POLLIN}};
-    int timeout_ms = (int)(srv->opts->idle_timeout_us / 1000);
     for (;;) {
         bool is_idle = conn_is_idle(c);
         if (is_idle && srv_stopping())
             return 0;
+        uint64_t deadline = conn_deadline_us(c), now = conn_now_us();
+        if (deadline && now >= deadline)
+            return -ETIMEDOUT;
+        int timeout_ms = deadline ? (int)((deadline - now + 999) / 1000) : -1;
         int n = poll(p, is_idle ? 2 : 1, timeout_ms);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
+        if (n < 0 && errno != EINTR)
             return -errno;
-        if (n == 0)
-            return 0;
-        if (p[0].revents)
+        if (n > 0 && p[0].revents)
             return 1;
     }
+}
+
+/* A blocking send gives up after --send-timeout without progress (EAGAIN). */
+static void set_send_timeout(int fd) {
+    struct timeval tv = {.tv_sec = (time_t)(http_cfg.send_timeout_us / 1000000),
+                         .tv_usec = (suseconds_t)(http_cfg.send_timeout_us % 1000000)};
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 }
 
 void srv_serve_blocking(struct srv *srv, int fd) {
     struct conn c;
     conn_init(&c);
+    set_send_timeout(fd);
     bool has_ts = metrics_enabled();
     if (has_ts)
         sock_enable_rx_timestamps(fd);
@@ -176,7 +184,17 @@ void srv_serve_blocking(struct srv *srv, int fd) {
         if (n < 0 && !has_ts)
             n = -errno;
         if (n == -EAGAIN || n == -EWOULDBLOCK) {
-            if (wait_readable(srv, fd, &c) <= 0)
+            int rc = wait_readable(srv, fd, &c);
+            if (rc == -ETIMEDOUT) {
+                conn_timeout(&c);
+                if (flush(fd, &c) == 0)
+                    sock_lingering_close(fd, 200);
+                else
+                    close(fd);
+                conn_free(&c);
+                return;
+            }
+            if (rc <= 0)
                 break;
             continue;
         }

@@ -76,7 +76,12 @@ static void usage(FILE *out) {
             "      --max-body <SIZE>      largest request body; larger gets 413 (default 1M)\n"
             "      --max-header-bytes <SIZE> request line + headers; larger gets 431 (default 8k)\n"
             "      --max-headers <N>      most header fields; more gets 431 (default 100)\n"
+            "      --header-timeout <T>   a request's head must arrive within T of its first byte,\n"
+            "                             else 408 and close (slowloris) (default 10s)\n"
+            "      --body-timeout <T>     longest pause between two reads of a body (default 10s)\n"
             "      --idle-timeout <T>     close keep-alive connections idle this long (default 60s)\n"
+            "      --send-timeout <T>     close when a client reads nothing of a response for T\n"
+            "                             (default 10s)\n"
             "      --drain-timeout <T>    after SIGTERM, time allowed to finish requests (default 10s)\n"
             "      --stall <T/PERIOD>     pause all request processing for T every PERIOD, e.g.\n"
             "                             500ms/5s, to demonstrate coordinated omission (default off)\n"
@@ -110,6 +115,7 @@ static void set_defaults(struct serve_opts *o) {
     o->max_header_bytes = 8192;
     o->max_headers = 100;
     o->idle_timeout_us = 60000000;
+    o->header_timeout_us = o->body_timeout_us = o->send_timeout_us = 10000000;
     o->drain_timeout_us = 10000000;
     o->has_metrics = true;
 }
@@ -145,7 +151,7 @@ static int parse_stall(const char *s, struct serve_opts *o) {
 enum {
     OPT_PORT_FILE = 256, OPT_BACKLOG, OPT_QUEUE, OPT_OVERFLOW, OPT_LISTENER, OPT_STACK,
     OPT_ROOT, OPT_DOTFILES, OPT_MAX_BODY, OPT_MAX_HDR_BYTES, OPT_MAX_HDRS, OPT_IDLE,
-    OPT_DRAIN, OPT_STALL, OPT_NO_METRICS, OPT_STATS,
+    OPT_DRAIN, OPT_STALL, OPT_NO_METRICS, OPT_STATS, OPT_HDR_TO, OPT_BODY_TO, OPT_SEND_TO,
 };
 
 static const struct option long_opts[] = {
@@ -159,6 +165,9 @@ static const struct option long_opts[] = {
     {"max-header-bytes", required_argument, 0, OPT_MAX_HDR_BYTES},
     {"max-headers", required_argument, 0, OPT_MAX_HDRS},
     {"idle-timeout", required_argument, 0, OPT_IDLE},
+    {"header-timeout", required_argument, 0, OPT_HDR_TO},
+    {"body-timeout", required_argument, 0, OPT_BODY_TO},
+    {"send-timeout", required_argument, 0, OPT_SEND_TO},
     {"drain-timeout", required_argument, 0, OPT_DRAIN}, {"stall", required_argument, 0, OPT_STALL},
     {"no-metrics", no_argument, 0, OPT_NO_METRICS}, {"stats", required_argument, 0, OPT_STATS},
     {"quiet", no_argument, 0, 'q'}, {"list-archs", no_argument, 0, 'L'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
@@ -196,6 +205,9 @@ static int apply(struct serve_opts *o, int ch, const char *v) {
         return units_parse_size(v, &o->max_header_bytes) < 0 || o->max_header_bytes < 256 || o->max_header_bytes > (1 << 20) ? bad("header size (256..1M)", v) : 0;
     case OPT_MAX_HDRS: return units_parse_count(v, &o->max_headers) < 0 || o->max_headers < 1 || o->max_headers > 10000 ? bad("header count", v) : 0;
     case OPT_IDLE: return units_parse_duration_u64(v, 1e6, &o->idle_timeout_us) < 0 || !o->idle_timeout_us ? bad("idle timeout", v) : 0;
+    case OPT_HDR_TO: return units_parse_duration_u64(v, 1e6, &o->header_timeout_us) < 0 || !o->header_timeout_us ? bad("header timeout", v) : 0;
+    case OPT_BODY_TO: return units_parse_duration_u64(v, 1e6, &o->body_timeout_us) < 0 || !o->body_timeout_us ? bad("body timeout", v) : 0;
+    case OPT_SEND_TO: return units_parse_duration_u64(v, 1e6, &o->send_timeout_us) < 0 || !o->send_timeout_us ? bad("send timeout", v) : 0;
     case OPT_DRAIN: return units_parse_duration_u64(v, 1e6, &o->drain_timeout_us) < 0 ? bad("drain timeout", v) : 0;
     case OPT_STALL: return parse_stall(v, o) < 0 ? bad("stall (T/PERIOD with T < PERIOD, e.g. 500ms/5s)", v) : 0;
     case 'q': o->is_quiet = true; return 0;
@@ -327,6 +339,10 @@ static int setup_http(const struct serve_opts *o) {
     http_cfg.stall_us = o->stall_us;
     http_cfg.stall_period_us = o->stall_period_us;
     http_cfg.start_us = conn_now_us();
+    http_cfg.header_timeout_us = o->header_timeout_us;
+    http_cfg.body_timeout_us = o->body_timeout_us;
+    http_cfg.idle_timeout_us = o->idle_timeout_us;
+    http_cfg.send_timeout_us = o->send_timeout_us;
     if (o->root) {
         http_cfg.root_fd = open(o->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (http_cfg.root_fd < 0) {

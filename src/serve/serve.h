@@ -28,6 +28,7 @@ struct serve_opts {
     bool has_dotfiles;
     uint64_t stall_us, stall_period_us;
     uint64_t idle_timeout_us;  /* keep-alive connection with no request in progress */
+    uint64_t header_timeout_us, body_timeout_us, send_timeout_us;
     uint64_t drain_timeout_us; /* after SIGTERM, how long in-flight requests may take */
     bool is_quiet;
     bool has_metrics;          /* false with --no-metrics */

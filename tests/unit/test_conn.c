@@ -180,6 +180,13 @@ static void test_bad_requests_get_400_and_close(void **state) {
         "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
         "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n",
         "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        "GET / HTTP/1.1\r\nHost: x\r\nX-A: a\r\n folded\r\n\r\n",   /* obs-fold */
+        "GET / HTTP/1.1\r\nHost : x\r\n\r\n",                       /* space before colon */
+        "GET / HTTP/1.1\r\nHost: x\rX: y\r\n\r\n",                  /* bare CR */
+        "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n",
+        "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
+        "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
+        "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n-1\r\n",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_int_equal(run(bad[i]), CONN_CLOSE);
@@ -267,6 +274,35 @@ static void test_idle_conn_gives_buffers_back(void **state) {
     conn_free(&c);
 }
 
+static void test_nul_byte_gets_400(void **state) {
+    static const char req[] = "GET / HTTP/1.1\r\nHost: x\0y\r\n\r\n";
+    struct conn c;
+    conn_init(&c);
+    conn_feed(&c, req, sizeof req - 1);
+    assert_int_equal(conn_process(&c, 0), CONN_CLOSE);
+    size_t n;
+    const char *out = conn_out(&c, &n);
+    assert_non_null(out);
+    assert_memory_equal(out, "HTTP/1.1 400", 12);
+    conn_free(&c);
+}
+
+static void test_deadlines_follow_the_connection_state(void **state) {
+    struct conn c;
+    conn_init(&c);
+    uint64_t t0 = c.t_in_us;
+    assert_int_equal(conn_deadline_us(&c), t0 + http_cfg.idle_timeout_us);
+    conn_feed(&c, "GET / HTTP/1.1\r\nHo", 18);
+    assert_int_equal(conn_process(&c, 0), CONN_NEED_READ);
+    assert_true(conn_deadline_us(&c) == c.t_in_us + http_cfg.header_timeout_us);
+    assert_int_equal(conn_timeout(&c), CONN_CLOSE);
+    size_t n;
+    const char *out = conn_out(&c, &n);
+    assert_non_null(out);
+    assert_memory_equal(out, "HTTP/1.1 408 Request Timeout", 28);
+    conn_free(&c);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hello_whole_is_200_with_13_byte_body),
@@ -285,6 +321,8 @@ int main(void) {
         cmocka_unit_test(test_work_io_wait_is_delegated),
         cmocka_unit_test(test_expect_continue_sends_100_first),
         cmocka_unit_test(test_idle_conn_gives_buffers_back),
+        cmocka_unit_test(test_nul_byte_gets_400),
+        cmocka_unit_test(test_deadlines_follow_the_connection_state),
     };
     return cmocka_run_group_tests_name("conn", tests, NULL, NULL);
 }
