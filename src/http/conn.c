@@ -206,7 +206,6 @@ void conn_init(struct conn *c) {
     c->file_fd = -1;
     c->header_kind = H_NEW;
     c->t_in_us = conn_now_us();
-    metrics_conn(METRICS_CONN_ACCEPTED);
 }
 
 void conn_free(struct conn *c) {

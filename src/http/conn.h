@@ -75,7 +75,8 @@ struct conn {
 /* Prepares c for a new connection. Allocates nothing. */
 void conn_init(struct conn *c);
 
-/* Releases buffers and any open file. c may be conn_init()ed again. */
+/* Releases buffers and any open file, and counts the connection as closed (once; the accept
+ * was counted by srv_accept_nb()). c may be conn_init()ed again. */
 void conn_free(struct conn *c);
 
 /* Free space to read into: *space bytes at the returned pointer (never 0 unless NULL is returned,

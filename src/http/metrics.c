@@ -28,6 +28,7 @@ struct shard {
 
 static struct {
     bool is_enabled;
+    int64_t *open_conns; /* in the shared mapping: counted even with --no-metrics */
     struct hist layout; /* geometry only: its own counts are unused */
     struct shard *shards;
     int64_t queue_len;
@@ -42,12 +43,13 @@ int metrics_init(bool is_enabled) {
     if (hist_init(&M.layout, 1, HIGHEST_NS, SIGFIGS) < 0)
         return -ENOMEM;
     size_t per = (size_t)M.layout.counts_len * sizeof(uint64_t);
-    size_t len = NSHARDS * sizeof(struct shard) + NSHARDS * 2 * per;
+    size_t len = NSHARDS * sizeof(struct shard) + NSHARDS * 2 * per + 64;
     char *mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (mem == MAP_FAILED)
         return -ENOMEM;
     M.shards = (struct shard *)mem;
     char *counts = mem + NSHARDS * sizeof(struct shard);
+    M.open_conns = (int64_t *)(counts + NSHARDS * 2 * per);
     for (int i = 0; i < NSHARDS; i++) {
         M.shards[i].queue_counts = (uint64_t *)(counts + (size_t)(2 * i) * per);
         M.shards[i].service_counts = (uint64_t *)(counts + (size_t)(2 * i + 1) * per);
@@ -83,6 +85,8 @@ void metrics_status(int status) {
 }
 
 void metrics_conn(enum metrics_conn_event ev) {
+    if (M.open_conns && (ev == METRICS_CONN_ACCEPTED || ev == METRICS_CONN_CLOSED))
+        ADD(*M.open_conns, ev == METRICS_CONN_ACCEPTED ? 1 : -1);
     struct shard *s = shard();
     if (s)
         ADD(s->conns[ev], 1);
@@ -113,6 +117,10 @@ void metrics_service(uint64_t ns, unsigned n) {
         return;
     record(s->service_counts, ns, n);
     ADD(s->service_sum_ns, ns * n);
+}
+
+int64_t metrics_open_conns(void) {
+    return M.open_conns ? __atomic_load_n(M.open_conns, __ATOMIC_RELAXED) : 0;
 }
 
 void metrics_set_queue_len(int64_t n) {

@@ -43,6 +43,9 @@ void metrics_bytes_out(uint64_t n);
 void metrics_queue_delay(uint64_t ns);
 void metrics_service(uint64_t ns, unsigned n_requests);
 
+/* Connections open now, over all threads and processes (kept even with --no-metrics). */
+int64_t metrics_open_conns(void);
+
 /* A gauge architectures with a queue keep current (pool: connections waiting for a worker). */
 void metrics_set_queue_len(int64_t n);
 

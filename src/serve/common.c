@@ -2,6 +2,7 @@
  * rate-limited logging, and the blocking connection loop used by iterative, fork, thread and
  * pool (so those four differ only in how a connection gets a thread of control). */
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -60,17 +61,67 @@ int srv_listen_another(struct srv *srv) {
     return sock_listen_tcp(srv->opts->bind, srv->port, srv->opts->backlog, true);
 }
 
+/* Answers 503 on a connection we will not serve and closes it, without blocking: the
+ * response is small enough for an empty socket buffer. */
+static void refuse(int fd) {
+    static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\nServer: srvlab\r\n"
+                               "Retry-After: 1\r\nContent-Type: text/plain\r\n"
+                               "Content-Length: 20\r\nConnection: close\r\n\r\n"
+                               "503 server is full\r\n";
+    if (send(fd, busy, sizeof busy - 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+        /* the client is gone already; nothing to tell it */
+    }
+    close(fd);
+    metrics_conn(METRICS_CONN_REFUSED);
+}
+
+/* Out of file descriptors: a spare one, kept open for this moment, is closed so that the
+ * pending connection can be accepted and told 503 instead of waiting forever (the EMFILE
+ * answer from libev and nginx's discussion). Then the spare is taken back. */
+static int spare_fd = -1;
+
+static void refuse_with_spare(int listen_fd) {
+    if (spare_fd < 0)
+        return;
+    close(spare_fd);
+    int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+    if (fd >= 0)
+        refuse(fd);
+    spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+void srv_reserve_spare_fd(void) {
+    if (spare_fd < 0)
+        spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
 int srv_accept_nb(struct srv *srv, int listen_fd, bool is_nonblock) {
     int flags = SOCK_CLOEXEC | (is_nonblock ? SOCK_NONBLOCK : 0);
-    int fd = accept4(listen_fd, NULL, NULL, flags);
-    if (fd >= 0) {
-        sock_set_nodelay(fd);
-        return fd;
+    uint64_t max = srv->opts->max_conns;
+    for (;;) {
+        int fd = accept4(listen_fd, NULL, NULL, flags);
+        if (fd >= 0 && max && (uint64_t)metrics_open_conns() >= max) {
+            srv_log_limited(srv, 4, "--max-conns %llu reached: answering 503",
+                            (unsigned long long)max);
+            refuse(fd);
+            continue; /* keep draining: edge-triggered callers expect EAGAIN at the end */
+        }
+        if (fd >= 0) {
+            sock_set_nodelay(fd);
+            metrics_conn(METRICS_CONN_ACCEPTED); /* conn_free() counts the close */
+            return fd;
+        }
+        int err = errno;
+        if (err == EINTR || err == ECONNABORTED)
+            continue;
+        if (err == EMFILE || err == ENFILE) {
+            srv_log_limited(srv, 0, "accept: %s: answering 503", strerror(err));
+            refuse_with_spare(listen_fd);
+        } else if (err == ENOBUFS || err == ENOMEM) {
+            srv_log_limited(srv, 0, "accept: %s", strerror(err));
+        }
+        return -err;
     }
-    int err = errno;
-    if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM)
-        srv_log_limited(srv, 0, "accept: %s (connections wait in the backlog)", strerror(err));
-    return -err;
 }
 
 int srv_accept(struct srv *srv) {

@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -73,6 +75,9 @@ static void usage(FILE *out) {
             "                             (default 64k)\n"
             "      --root <DIR>           directory served under /static/ (default: none, 404)\n"
             "      --dotfiles             serve names starting with '.' (default: 404)\n"
+            "      --user <NAME>          started as root: switch to this user after binding\n"
+            "      --max-conns <N>        open connections allowed; beyond, new ones are accepted,\n"
+            "                             answered 503 and closed (default: no limit but the fd limit)\n"
             "      --max-body <SIZE>      largest request body; larger gets 413 (default 1M)\n"
             "      --max-header-bytes <SIZE> request line + headers; larger gets 431 (default 8k)\n"
             "      --max-headers <N>      most header fields; more gets 431 (default 100)\n"
@@ -152,6 +157,7 @@ enum {
     OPT_PORT_FILE = 256, OPT_BACKLOG, OPT_QUEUE, OPT_OVERFLOW, OPT_LISTENER, OPT_STACK,
     OPT_ROOT, OPT_DOTFILES, OPT_MAX_BODY, OPT_MAX_HDR_BYTES, OPT_MAX_HDRS, OPT_IDLE,
     OPT_DRAIN, OPT_STALL, OPT_NO_METRICS, OPT_STATS, OPT_HDR_TO, OPT_BODY_TO, OPT_SEND_TO,
+    OPT_MAX_CONNS, OPT_USER,
 };
 
 static const struct option long_opts[] = {
@@ -166,6 +172,7 @@ static const struct option long_opts[] = {
     {"max-headers", required_argument, 0, OPT_MAX_HDRS},
     {"idle-timeout", required_argument, 0, OPT_IDLE},
     {"header-timeout", required_argument, 0, OPT_HDR_TO},
+    {"max-conns", required_argument, 0, OPT_MAX_CONNS}, {"user", required_argument, 0, OPT_USER},
     {"body-timeout", required_argument, 0, OPT_BODY_TO},
     {"send-timeout", required_argument, 0, OPT_SEND_TO},
     {"drain-timeout", required_argument, 0, OPT_DRAIN}, {"stall", required_argument, 0, OPT_STALL},
@@ -208,6 +215,8 @@ static int apply(struct serve_opts *o, int ch, const char *v) {
     case OPT_HDR_TO: return units_parse_duration_u64(v, 1e6, &o->header_timeout_us) < 0 || !o->header_timeout_us ? bad("header timeout", v) : 0;
     case OPT_BODY_TO: return units_parse_duration_u64(v, 1e6, &o->body_timeout_us) < 0 || !o->body_timeout_us ? bad("body timeout", v) : 0;
     case OPT_SEND_TO: return units_parse_duration_u64(v, 1e6, &o->send_timeout_us) < 0 || !o->send_timeout_us ? bad("send timeout", v) : 0;
+    case OPT_MAX_CONNS: return units_parse_count(v, &o->max_conns) < 0 || !o->max_conns ? bad("connection limit", v) : 0;
+    case OPT_USER: o->user = v; return 0;
     case OPT_DRAIN: return units_parse_duration_u64(v, 1e6, &o->drain_timeout_us) < 0 ? bad("drain timeout", v) : 0;
     case OPT_STALL: return parse_stall(v, o) < 0 ? bad("stall (T/PERIOD with T < PERIOD, e.g. 500ms/5s)", v) : 0;
     case 'q': o->is_quiet = true; return 0;
@@ -353,6 +362,25 @@ static int setup_http(const struct serve_opts *o) {
     return 0;
 }
 
+/* --user: after binding (which may need root for ports < 1024), become NAME for good. */
+static int drop_privileges(const char *name) {
+    struct passwd *pw = getpwnam(name);
+    if (!pw) {
+        fprintf(stderr, "srvlab serve: --user %s: no such user\n", name);
+        return -1;
+    }
+    if (getuid() != 0) {
+        fprintf(stderr, "srvlab serve: --user %s: only root can switch users\n", name);
+        return -1;
+    }
+    if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0 ||
+        setuid(0) == 0) {
+        fprintf(stderr, "srvlab serve: --user %s: %s\n", name, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 static void print_banner(const struct srv *srv, const struct serve_opts *o) {
     if (o->is_quiet)
         return;
@@ -394,6 +422,9 @@ int serve_main(int argc, char **argv) {
     }
     struct sigaction sa = {.sa_handler = on_drain_alarm};
     sigaction(SIGALRM, &sa, NULL);
+    if (o.user && drop_privileges(o.user) < 0)
+        return 1;
+    srv_reserve_spare_fd();
     print_banner(&srv, &o);
     rc = arch->run(&srv);
     if (rc < 0) {

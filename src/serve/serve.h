@@ -32,6 +32,8 @@ struct serve_opts {
     uint64_t drain_timeout_us; /* after SIGTERM, how long in-flight requests may take */
     bool is_quiet;
     bool has_metrics;          /* false with --no-metrics */
+    uint64_t max_conns;        /* beyond it new connections get 503 and close (0 = no limit) */
+    const char *user;          /* --user: drop privileges to this user after binding */
     uint64_t stats_interval_us; /* --stats: one line per interval on stderr (0 = off) */
 };
 
@@ -61,6 +63,9 @@ int srv_accept_nb(struct srv *srv, int listen_fd, bool is_nonblock);
  * through /work waits. Closes fd. The thread, process, pool and iterative architectures all
  * call this, so they differ only in how they get concurrency. */
 void srv_serve_blocking(struct srv *srv, int fd);
+
+/* Keeps one descriptor in reserve so that accept() at EMFILE can still answer 503. */
+void srv_reserve_spare_fd(void);
 
 /* Another listening socket on the same address and port (SO_REUSEPORT), for per-thread
  * listeners. Returns the fd or -errno. */
