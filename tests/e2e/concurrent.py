@@ -7,14 +7,23 @@ import socket, sys, time, selectors
 port, path, n = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 timeout = float(sys.argv[4]) if len(sys.argv) > 4 else 10.0
 req = ("GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n" % path).encode()
-socks = [socket.create_connection(("127.0.0.1", port), timeout=timeout) for _ in range(n)]
+errors = []
+socks = []
+for _ in range(n):
+    try:
+        socks.append(socket.create_connection(("127.0.0.1", port), timeout=timeout))
+    except OSError as e:
+        errors.append("connect: %s" % e)
 sel = selectors.DefaultSelector()
 start = time.time()
+done, ok = n - len(socks), 0
 for s in socks:
-    s.sendall(req)
+    try:
+        s.sendall(req)
+    except OSError as e:
+        errors.append("send: %s" % e)
     s.setblocking(False)
     sel.register(s, selectors.EVENT_READ, bytearray())
-done, ok = 0, 0
 deadline = start + timeout
 while done < n and time.time() < deadline:
     for key, _ in sel.select(timeout=0.5):
@@ -22,7 +31,8 @@ while done < n and time.time() < deadline:
             b = key.fileobj.recv(65536)
         except (BlockingIOError, InterruptedError):
             continue
-        except ConnectionError:
+        except ConnectionError as e:
+            errors.append("recv: %s" % e)
             b = b""
         if b:
             key.data.extend(b)
@@ -32,3 +42,5 @@ while done < n and time.time() < deadline:
         if key.data.startswith(b"HTTP/1.1 200"):
             ok += 1
 print("ok=%d n=%d ms=%d" % (ok, n, (time.time() - start) * 1000))
+for e in errors[:5]:
+    print("#", e, file=sys.stderr)
