@@ -124,6 +124,10 @@ static int on_header_field(http_parser *p, const char *at, size_t len) {
         c->header_kind = H_FIELD;
     }
     c->field_len += (uint32_t)len;
+    /* The parser (built lenient) lets a space into a field name, so "Content-Length : 5" would
+     * be an unknown header here but a length to a proxy in front: RFC 9112 5.1 says reject. */
+    if (memchr(at, ' ', len))
+        return fail(c, 400);
     return over_head_limit(c, at + len) ? fail(c, 431) : 0;
 }
 
