@@ -283,7 +283,7 @@ static int read_result(const char *path, struct fit_input *in, char *err, size_t
     } else if (json_number(json_get(con, "count"), 0) < 1 ||
                json_number(json_get(svc, "count"), 0) < 1) {
         snprintf(err, errlen, "%s: no requests or no connects measured, so no round trip "
-                              "to take off", path);
+                              "to take off (connects during --warmup do not count)", path);
         rc = -EINVAL;
     }
     json_free(root);
