@@ -245,12 +245,15 @@ char *cli_fmt_s(char *buf, size_t len, double seconds) {
     return units_fmt_duration(buf, len, seconds * 1e6);
 }
 
+/* Slow rates read better per minute or per hour: 0.05/s is the course notes' 3/min. */
 char *cli_fmt_rate(char *buf, size_t len, double per_s) {
     char n[24];
-    if (per_s < 1)
-        snprintf(buf, len, "%.3g/s", per_s);
-    else
+    if (per_s >= 1)
         snprintf(buf, len, "%s/s", units_fmt_count(n, sizeof n, per_s));
+    else if (per_s * 60 >= 1)
+        snprintf(buf, len, "%.3g/min", per_s * 60);
+    else
+        snprintf(buf, len, "%.3g/h", per_s * 3600);
     return buf;
 }
 
