@@ -5,7 +5,7 @@
 set -euo pipefail
 
 PKGS=(build-essential pkg-config clang libhttp-parser-dev libcmocka-dev liburing-dev
-      gnuplot-nox curl nginx-light wrk iproute2 procps strace valgrind python3)
+      gnuplot-nox curl nginx-light wrk iproute2 procps strace valgrind python3 chromium)
 
 missing=()
 for p in "${PKGS[@]}"; do

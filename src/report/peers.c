@@ -128,6 +128,19 @@ static void set_argv(char *argv[16], const char *const *words) {
     argv[i] = NULL;
 }
 
+/* The file servers among the peers (h2o, lighttpd) serve DIR/www/index.txt at GET /. */
+static void write_body(const char *dir) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/www", dir);
+    mkdir(path, 0755);
+    snprintf(path, sizeof path, "%s/www/index.txt", dir);
+    FILE *f = fopen(path, "w");
+    if (f) {
+        fputs("Hello, World!", f);
+        fclose(f);
+    }
+}
+
 static int build_argv(const struct peer *p, const char *bin, const char *conf, const char *dir,
                       int port, char *argv[16]) {
     char portbuf[16], errlog[4096];
@@ -168,6 +181,7 @@ int peers_prepare(const struct sweep_opts *o, const char *name, const char *dir,
     }
     snprintf(logs, sizeof logs, "%s/logs", dir);
     mkdir(logs, 0755);
+    write_body(dir);
     snprintf(conf, sizeof conf, "%s/%s", dir, p->tmpl);
     int rc = fill_template(tmpl, conf, *port, dir);
     if (rc < 0) {
