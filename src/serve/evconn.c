@@ -38,6 +38,55 @@ static struct evconn *of_timer(struct ev_timer *t) {
     return (struct evconn *)((char *)t - offsetof(struct evconn, tm));
 }
 
+/* ---- connection memory: slabs of SLAB_CONNS structs and a free list, which saves malloc's
+ * per-chunk header and rounding (16 of about 200 bytes per idle connection). Slabs are kept
+ * until the loop ends and reused; nginx preallocates its connection array the same way. ---- */
+
+#define SLAB_CONNS 64
+
+struct slab {
+    struct slab *next;
+    struct evconn conns[SLAB_CONNS];
+};
+
+union free_conn {
+    struct evconn e;
+    union free_conn *next;
+};
+
+static struct evconn *conn_alloc(struct evconn_loop *el) {
+    if (!el->free_conns) {
+        struct slab *sl = malloc(sizeof *sl);
+        if (!sl)
+            return NULL;
+        sl->next = el->slabs;
+        el->slabs = sl;
+        for (int i = SLAB_CONNS - 1; i >= 0; i--) {
+            union free_conn *f = (union free_conn *)&sl->conns[i];
+            f->next = el->free_conns;
+            el->free_conns = f;
+        }
+    }
+    union free_conn *f = el->free_conns;
+    el->free_conns = f->next;
+    return &f->e;
+}
+
+static void conn_release(struct evconn_loop *el, struct evconn *e) {
+    union free_conn *f = (union free_conn *)e;
+    f->next = el->free_conns;
+    el->free_conns = f;
+}
+
+static void slabs_free(struct evconn_loop *el) {
+    while (el->slabs) {
+        struct slab *next = el->slabs->next;
+        free(el->slabs);
+        el->slabs = next;
+    }
+    el->free_conns = NULL;
+}
+
 static void touch(struct evconn_loop *el, struct evconn *e) {
     e->active_ms = (uint32_t)(el->lp.now_us / 1000);
 }
@@ -57,7 +106,7 @@ static void close_conn(struct evconn_loop *el, struct evconn *e) {
     el->by_fd[e->io.fd] = NULL;
     close(e->io.fd); /* also removes it from epoll: no EPOLL_CTL_DEL needed */
     conn_free(&e->c);
-    free(e);
+    conn_release(el, e);
     el->nconns--;
     maybe_finish_drain(el);
 }
@@ -275,16 +324,9 @@ static void on_accept_pause_end(struct evloop *lp, struct ev_timer *t) {
 }
 
 static int add_conn(struct evconn_loop *el, int fd) {
-    if (fd >= el->by_fd_cap) {
-        int ncap = fd * 2 + 64;
-        struct evconn **nb = realloc(el->by_fd, (size_t)ncap * sizeof *nb);
-        if (!nb)
-            return -ENOMEM;
-        memset(nb + el->by_fd_cap, 0, (size_t)(ncap - el->by_fd_cap) * sizeof *nb);
-        el->by_fd = nb;
-        el->by_fd_cap = ncap;
-    }
-    struct evconn *e = malloc(sizeof *e);
+    if (fd >= el->by_fd_cap)
+        return -EMFILE; /* cannot happen: the table covers RLIMIT_NOFILE */
+    struct evconn *e = conn_alloc(el);
     if (!e)
         return -ENOMEM;
     conn_init(&e->c);
@@ -293,7 +335,7 @@ static int add_conn(struct evconn_loop *el, int fd) {
     touch(el, e);
     int rc = evloop_add(&el->lp, &e->io, fd, EV_CONN_EVENTS, on_conn_event);
     if (rc < 0) {
-        free(e);
+        conn_release(el, e);
         return rc;
     }
     el->by_fd[fd] = e;
@@ -389,8 +431,17 @@ int evconn_loop_init(struct evconn_loop *el, struct srv *srv, int listen_fd, boo
     el->listen_fd = listen_fd;
     el->is_listener_shared = is_shared;
     el->max_fd = -1;
+    /* Sized for every fd the process may have; calloc of this size maps fresh zero pages, so
+     * only pages holding live connections become resident (8 bytes per connection). */
+    el->by_fd_cap = srv->nofile > 0 ? (int)srv->nofile : 1024;
+    el->by_fd = calloc((size_t)el->by_fd_cap, sizeof *el->by_fd);
+    if (!el->by_fd) {
+        evloop_free(&el->lp);
+        return -ENOMEM;
+    }
     if ((rc = listen_on(el)) < 0 ||
         (rc = evloop_add(&el->lp, &el->stop_io, srv->stop_fd, EPOLLIN, on_stop)) < 0) {
+        free(el->by_fd);
         evloop_free(&el->lp);
         return rc;
     }
@@ -413,5 +464,6 @@ void evconn_loop_free(struct evconn_loop *el) {
     if (!el->is_listener_shared && el->listen_fd >= 0)
         close(el->listen_fd);
     free(el->by_fd);
+    slabs_free(el);
     evloop_free(&el->lp);
 }

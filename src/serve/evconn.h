@@ -44,6 +44,8 @@ struct evconn_loop {
     int max_fd;
     unsigned nconns;
     uint64_t accepted;
+    struct slab *slabs;            /* connection memory (evconn.c) */
+    union free_conn *free_conns;
     evconn_offload_fn *offload;
     void *user; /* the architecture's own data (epoll+pool: the worker pool) */
 };

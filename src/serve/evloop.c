@@ -129,11 +129,11 @@ void evloop_timer_stop(struct evloop *lp, struct ev_timer *t) {
 }
 
 void evloop_timer_start(struct evloop *lp, struct ev_timer *t, uint64_t when_us, ev_timer_cb *cb) {
-    t->cb = cb;
     if (t->heap_idx) {
         uint32_t i = t->heap_idx;
         uint64_t old_us = lp->heap[i].when_us;
         lp->heap[i].when_us = when_us;
+        lp->heap[i].cb = cb;
         if (when_us < old_us)
             sift_up(lp, i);
         else
@@ -142,7 +142,7 @@ void evloop_timer_start(struct evloop *lp, struct ev_timer *t, uint64_t when_us,
     }
     if (heap_reserve(lp) < 0)
         abort(); /* a few bytes per armed timer; out of memory here leaves no sane way on */
-    lp->heap[++lp->heap_len] = (struct ev_heap_entry){.when_us = when_us, .t = t};
+    lp->heap[++lp->heap_len] = (struct ev_heap_entry){.when_us = when_us, .t = t, .cb = cb};
     sift_up(lp, lp->heap_len);
 }
 
@@ -150,8 +150,9 @@ static int run_timers(struct evloop *lp) {
     int n = 0;
     while (lp->heap_len > 0 && lp->heap[1].when_us <= lp->now_us) {
         struct ev_timer *t = lp->heap[1].t;
+        ev_timer_cb *cb = lp->heap[1].cb;
         evloop_timer_stop(lp, t);
-        t->cb(lp, t);
+        cb(lp, t);
         n++;
     }
     return n;

@@ -24,14 +24,16 @@ struct ev_io {
     uint32_t events; /* the interest registered with epoll */
 };
 
+/* Only the heap position lives in the owner's struct (4 bytes per connection); the deadline
+ * and the callback live in the heap entry, paid for only while the timer is armed. */
 struct ev_timer {
-    ev_timer_cb *cb;
     uint32_t heap_idx; /* 1-based position in the loop's heap; 0 = not armed */
 };
 
 struct ev_heap_entry {
     uint64_t when_us;
     struct ev_timer *t;
+    ev_timer_cb *cb;
 };
 
 struct evloop {
