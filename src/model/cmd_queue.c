@@ -80,8 +80,8 @@ static const char md1_help[] =
     "Usage: srvlab model md1 --service <T> --load <R> [--over <T>]\n"
     "\n"
     "M/D/1: Poisson arrivals, constant service time, one server. Mean wait is half of M/M/1's.\n"
-    "Percentiles use Erlang's exact waiting-time distribution; where its alternating sum loses\n"
-    "precision (high load, far tail) they fall back to the M/G/1 approximation, and say so.\n"
+    "Percentiles are exact: the waiting-time distribution is evaluated as a sum of positive\n"
+    "terms (Crommelin, Franx), accurate at any load below capacity.\n"
     "\n"
     "Options:\n"
     "  --service <T>       the constant service time (required), e.g. 200us\n" QUEUE_OPTIONS

@@ -1,10 +1,9 @@
-/* M/G/1 by Pollaczek-Khinchine (servers.md section 4.5) and M/D/1 (section 4.6). Means are
- * exact; M/G/1 has no closed-form percentiles, so mg1_*_approx use a labelled two-moment
- * approximation, and M/D/1 uses Erlang's exact finite sum while it is numerically safe. */
+/* M/G/1 by Pollaczek-Khinchine (servers.md section 4.5). Means are exact; M/G/1 has no
+ * closed-form percentiles, so mg1_*_approx use a labelled two-moment approximation. The exact
+ * M/D/1 distribution is in md1.c. */
 #include "model/mg1.h"
 
 #include <errno.h>
-#include <float.h>
 #include <math.h>
 
 #include "model/expo.h"
@@ -109,7 +108,7 @@ struct mg1_args {
     double arrival_per_s, service_mean_s, service_cv;
 };
 
-static double response_tail_cb(double t_s, void *ctx) {
+static double response_tail_cb(double t_s, const void *ctx) {
     const struct mg1_args *m = ctx;
     return mg1_response_tail_approx(m->arrival_per_s, m->service_mean_s, m->service_cv, t_s);
 }
@@ -120,64 +119,4 @@ double mg1_response_quantile_approx_s(double arrival_per_s, double service_mean_
     double hint_s = mg1_wait_quantile_approx_s(arrival_per_s, service_mean_s, service_cv, p) +
                     service_mean_s * (1 - log1p(-p) * (service_cv + 1));
     return solve_quantile_s(response_tail_cb, &m, p, hint_s);
-}
-
-/* ---- M/D/1 exact ---- */
-
-/* Erlang (1909): P(Wq <= t) = (1 - rho) sum_{k=0}^{floor(t/D)} (-x_k)^k / k! e^{x_k} with
- * x_k = lambda (t - k D) >= 0. The terms alternate in sign and grow like e^{lambda t}, so the
- * sum is done in long double and refused when the largest term times the rounding error of the
- * sum exceeds 1e-7 (Iversen and Staalhage 1999 describe the instability). */
-int md1_wait_cdf(double arrival_per_s, double service_s, double t_s, double *out) {
-    double rho = arrival_per_s * service_s;
-    long n = (long)floor(t_s / service_s);
-    if (t_s < 0 || n > 100000)
-        return -ERANGE;
-    long double sum = 0, max_term = 0;
-    for (long k = 0; k <= n; k++) {
-        long double x = arrival_per_s * ((long double)t_s - k * (long double)service_s);
-        if (x <= 0 && k > 0)
-            continue;
-        long double log_mag = x - lgammal(k + 1) + (k > 0 ? k * logl(x) : 0);
-        long double mag = expl(log_mag);
-        sum += (k % 2) ? -mag : mag;
-        if (mag > max_term)
-            max_term = mag;
-    }
-    if (max_term * (n + 1) * LDBL_EPSILON * (1 - rho) > 1e-7L)
-        return -ERANGE;
-    double cdf = (double)((1 - rho) * sum);
-    *out = cdf < 0 ? 0 : cdf > 1 ? 1 : cdf;
-    return 0;
-}
-
-struct md1_args {
-    double arrival_per_s, service_s;
-    int rc;
-};
-
-static double md1_tail_cb(double t_s, void *ctx) {
-    struct md1_args *m = ctx;
-    double cdf = 1;
-    int rc = md1_wait_cdf(m->arrival_per_s, m->service_s, t_s, &cdf);
-    if (rc < 0)
-        m->rc = rc;
-    return 1 - cdf;
-}
-
-int md1_wait_quantile_s(double arrival_per_s, double service_s, double p, double *out_s) {
-    struct md1_args m = {arrival_per_s, service_s, 0};
-    double hint_s = mg1_wait_quantile_approx_s(arrival_per_s, service_s, 0, p) + service_s;
-    double q = solve_quantile_s(md1_tail_cb, &m, p, hint_s);
-    if (m.rc < 0 || isnan(q))
-        return -ERANGE;
-    *out_s = q;
-    return 0;
-}
-
-int md1_response_quantile_s(double arrival_per_s, double service_s, double p, double *out_s) {
-    int rc = md1_wait_quantile_s(arrival_per_s, service_s, p, out_s);
-    if (rc == 0)
-        *out_s += service_s;
-    return rc;
 }

@@ -1,7 +1,7 @@
 /* M/G/1 queue (Poisson arrivals, general service time, one server, FCFS) and its special case
  * M/D/1 (constant service time). Pure math (no I/O); rates per second, times in seconds.
  * Means are exact (Pollaczek-Khinchine). M/G/1 percentiles are an APPROXIMATION (see below);
- * M/D/1 percentiles are exact where the finite sum can be evaluated accurately. */
+ * exact M/D/1 percentiles are in md1.h. */
 #ifndef SRVLAB_MG1_H
 #define SRVLAB_MG1_H
 
@@ -31,15 +31,5 @@ double mg1_wait_quantile_approx_s(double arrival_per_s, double service_mean_s, d
                                   double p);
 double mg1_response_quantile_approx_s(double arrival_per_s, double service_mean_s,
                                       double service_cv, double p);
-
-/* M/D/1 exact waiting-time CDF P(Wq <= t) (Erlang 1909) into *out, for t >= 0. Returns 0, or
- * -ERANGE when the alternating sum would lose more than about 1e-7 to cancellation (high load
- * together with large t), in which case *out is not set. */
-int md1_wait_cdf(double arrival_per_s, double service_s, double t_s, double *out);
-
-/* M/D/1 exact p-quantiles of the wait and of the response (= wait + D), by bisection on
- * md1_wait_cdf. Return 0 or -ERANGE (see md1_wait_cdf); *out_s is set on success only. */
-int md1_wait_quantile_s(double arrival_per_s, double service_s, double p, double *out_s);
-int md1_response_quantile_s(double arrival_per_s, double service_s, double p, double *out_s);
 
 #endif

@@ -81,7 +81,7 @@ struct mmc_args {
     double arrival_per_s, service_per_s;
 };
 
-static double response_tail_cb(double t_s, void *ctx) {
+static double response_tail_cb(double t_s, const void *ctx) {
     const struct mmc_args *m = ctx;
     return mmc_response_tail(m->servers, m->arrival_per_s, m->service_per_s, t_s);
 }

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "model/md1.h"
 #include "model/mg1.h"
 #include "model/mm1.h"
 #include "model/mmc.h"
@@ -95,20 +96,15 @@ static void fill_mg1(const struct predict_params *p, double cv, struct predict_r
     }
 }
 
-/* M/D/1: exact percentiles where Erlang's sum is stable, else the M/G/1 approximation. */
+/* M/D/1: exact percentiles from md1.c. */
 static void fill_md1(const struct predict_params *p, struct predict_result *r) {
+    struct md1 m;
     fill_mg1(p, 0, r);
     r->is_approx = false;
+    md1_init(&m, p->arrival_per_s, p->service_mean_s);
     for (int i = 0; i < PREDICT_NQ; i++) {
-        double w, t;
-        if (md1_wait_quantile_s(p->arrival_per_s, p->service_mean_s, predict_levels[i], &w) < 0 ||
-            md1_response_quantile_s(p->arrival_per_s, p->service_mean_s, predict_levels[i],
-                                    &t) < 0) {
-            r->is_approx = true;
-            continue;
-        }
-        r->wait_q_s[i] = w;
-        r->response_q_s[i] = t;
+        r->wait_q_s[i] = md1_wait_quantile_s(&m, predict_levels[i]);
+        r->response_q_s[i] = md1_response_quantile_s(&m, predict_levels[i]);
     }
 }
 
@@ -129,15 +125,6 @@ int predict(const struct predict_params *p, struct predict_result *r) {
     return 0;
 }
 
-/* M/D/1 tail at t of the wait: exact when Erlang's sum is stable, else approximate. */
-static double md1_wait_tail(double lambda, double d, double t_s, bool *is_approx) {
-    double cdf;
-    if (md1_wait_cdf(lambda, d, t_s, &cdf) == 0)
-        return 1 - cdf;
-    *is_approx = true;
-    return mg1_wait_tail_approx(lambda, d, 0, t_s);
-}
-
 void predict_tails(const struct predict_params *p, double t_s, double *wait_tail,
                    double *response_tail, bool *is_approx) {
     double lambda = p->arrival_per_s, es = p->service_mean_s;
@@ -153,10 +140,12 @@ void predict_tails(const struct predict_params *p, double t_s, double *wait_tail
         *response_tail = mg1_response_tail_approx(lambda, es, p->service_cv, t_s);
         *is_approx = p->service_cv != 1;
         break;
-    case PREDICT_MD1:
-        /* The response is the wait plus exactly D. */
-        *wait_tail = md1_wait_tail(lambda, es, t_s, is_approx);
-        *response_tail = t_s < es ? 1 : md1_wait_tail(lambda, es, t_s - es, is_approx);
+    case PREDICT_MD1: {
+        struct md1 m;
+        md1_init(&m, lambda, es);
+        *wait_tail = md1_wait_tail(&m, t_s);
+        *response_tail = md1_wait_tail(&m, t_s - es); /* the response is the wait plus D */
         break;
+    }
     }
 }

@@ -26,7 +26,7 @@ struct predict_result {
     double in_system_mean, in_queue_mean; /* requests (Little's law) */
     double response_mean_s, wait_mean_s;
     double response_q_s[PREDICT_NQ], wait_q_s[PREDICT_NQ]; /* at predict_levels; NAN if unknown */
-    bool is_approx; /* percentiles are an approximation (M/G/1 with cv != 1, M/D/1 fallback) */
+    bool is_approx; /* percentiles are an approximation (M/G/1 with cv != 1) */
 };
 
 /* Returns the model's short name ("M/M/1", ...). */
@@ -43,8 +43,7 @@ double predict_capacity_per_s(const struct predict_params *p);
 int predict(const struct predict_params *p, struct predict_result *r);
 
 /* P(wait > t) and P(response > t) for the configuration in p (approximate for M/G/1 with
- * cv != 1 and for M/D/1 when the exact sum is unstable, which sets *is_approx). p must have
- * passed predict(). */
+ * cv != 1, which sets *is_approx). p must have passed predict(). */
 void predict_tails(const struct predict_params *p, double t_s, double *wait_tail,
                    double *response_tail, bool *is_approx);
 

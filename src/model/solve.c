@@ -4,7 +4,7 @@
 
 #include <math.h>
 
-double solve_quantile_s(solve_tail_cb tail, void *ctx, double p, double hint_s) {
+double solve_quantile_s(solve_tail_cb tail, const void *ctx, double p, double hint_s) {
     double target = 1 - p;
     if (tail(0, ctx) <= target)
         return 0;

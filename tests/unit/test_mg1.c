@@ -1,5 +1,5 @@
-/* Unit tests for src/model/mg1.c: Pollaczek-Khinchine means, the labelled percentile
- * approximation (exact at cv = 1), and Erlang's exact M/D/1 waiting-time distribution. */
+/* Unit tests for src/model/mg1.c: Pollaczek-Khinchine means and the labelled percentile
+ * approximation (exact at cv = 1). */
 #include <errno.h>
 #include <math.h>
 #include <setjmp.h>
@@ -53,47 +53,6 @@ static void test_mg1_approx_keeps_the_pk_mean(void **state) {
                      mg1_response_mean_s(4000, 200e-6, cvs[i]), 1e-3);
 }
 
-/* Below one service time only the k = 0 term exists: P(Wq <= t) = (1 - rho) e^{lambda t}. */
-static void test_md1_cdf_first_interval_closed_form(void **state) {
-    double cdf;
-    assert_int_equal(md1_wait_cdf(4000, 200e-6, 0, &cdf), 0);
-    assert_close(cdf, 0.2, 1e-12);
-    assert_int_equal(md1_wait_cdf(4000, 200e-6, 100e-6, &cdf), 0);
-    assert_close(cdf, 0.2 * exp(0.4), 1e-12);
-}
-
-/* The exact distribution's mean must be the P-K mean rho D / (2 (1 - rho)). */
-static void test_md1_exact_cdf_has_pk_mean(void **state) {
-    double lambda = 2500, d = 200e-6, end = 25 * d, h = end / 20000, sum = 0;
-    for (int i = 0; i <= 20000; i++) {
-        double cdf;
-        assert_int_equal(md1_wait_cdf(lambda, d, i * h, &cdf), 0);
-        sum += (i == 0 || i == 20000 ? 0.5 : 1) * (1 - cdf);
-    }
-    assert_close(sum * h, mg1_wait_mean_s(lambda, d, 0), 1e-4);
-}
-
-/* Values from a 2-million-customer Lindley-recursion simulation at rho = 0.8, D = 200 us:
- * p50 255 us, p90 1001 us, p99 2034 us (sampling error about 2% at p99). */
-static void test_md1_quantiles_match_simulation(void **state) {
-    double q;
-    assert_int_equal(md1_wait_quantile_s(4000, 200e-6, 0.5, &q), 0);
-    assert_close(q, 255e-6, 0.02);
-    assert_int_equal(md1_wait_quantile_s(4000, 200e-6, 0.9, &q), 0);
-    assert_close(q, 1001e-6, 0.02);
-    assert_int_equal(md1_wait_quantile_s(4000, 200e-6, 0.99, &q), 0);
-    assert_close(q, 2034e-6, 0.03);
-    assert_int_equal(md1_response_quantile_s(4000, 200e-6, 0.1, &q), 0);
-    assert_close(q, 200e-6, 1e-9);
-}
-
-/* High load and a far tail: the alternating sum would be noise, so it is refused. */
-static void test_md1_unstable_sum_is_refused(void **state) {
-    double cdf = -1;
-    assert_int_equal(md1_wait_cdf(4950, 200e-6, 2000 * 200e-6, &cdf), -ERANGE);
-    assert_true(cdf == -1);
-}
-
 static void test_mg1_bad_input_is_rejected(void **state) {
     assert_int_equal(mg1_check(5000, 200e-6, 1), -EDOM);
     assert_int_equal(mg1_check(4000, 0, 1), -EINVAL);
@@ -107,10 +66,6 @@ int main(void) {
         cmocka_unit_test(test_mg1_cv1_is_mm1_and_cv0_halves_the_wait),
         cmocka_unit_test(test_mg1_approx_is_exact_for_exponential_service),
         cmocka_unit_test(test_mg1_approx_keeps_the_pk_mean),
-        cmocka_unit_test(test_md1_cdf_first_interval_closed_form),
-        cmocka_unit_test(test_md1_exact_cdf_has_pk_mean),
-        cmocka_unit_test(test_md1_quantiles_match_simulation),
-        cmocka_unit_test(test_md1_unstable_sum_is_refused),
         cmocka_unit_test(test_mg1_bad_input_is_rejected),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
