@@ -23,7 +23,7 @@ static const char poisson_help[] =
     "\n"
     "The table runs from k = 0 (or the 0.01% quantile) to the 99.99% quantile; when that is\n"
     "more than 100 rows, it shows the 100 rows centred on the mean.\n"
-    "The mean R x interval must not exceed 10 million.\n"
+    "The mean R x interval and N must not exceed 10 million.\n"
     "\n"
     "Example:\n"
     "  srvlab model poisson --rate 3/min --interval 1min --k 5 --wait 30s\n";
@@ -148,6 +148,9 @@ int cmd_poisson(int argc, char **argv) {
     if (mean > POISSON_MAX_MEAN)
         return cli_usage_error(&o, "rate x interval = %.3g events is above the limit of 1e7",
                                mean);
+    if (o.k > POISSON_MAX_MEAN)
+        return cli_usage_error(&o, "--k %llu is above the limit of 1e7",
+                               (unsigned long long)o.k);
     if (o.format == CLI_JSON) {
         print_json(&o, mean);
     } else if (o.format == CLI_CSV) {

@@ -61,12 +61,15 @@ double mmc_wait_tail(int servers, double arrival_per_s, double service_per_s, do
 
 /* With theta = c mu - lambda, T is Wq (an atom 1 - C at zero plus an Exp(theta) tail) plus an
  * independent Exp(mu) service: P(T > t) = (1 - C) e^{-mu t} + C P(Exp(theta) + Exp(mu) > t). */
-double mmc_response_tail(int servers, double arrival_per_s, double service_per_s, double t_s) {
+static double response_tail(double c_wait, double mu, double theta, double t_s) {
     if (t_s <= 0)
         return 1;
-    double mu = service_per_s, theta = servers * mu - arrival_per_s;
-    double c_wait = mmc_wait_prob(servers, arrival_per_s / mu);
     return (1 - c_wait) * expo_tail(mu, t_s) + c_wait * expo_sum_tail(theta, mu, t_s);
+}
+
+double mmc_response_tail(int servers, double arrival_per_s, double service_per_s, double t_s) {
+    double c_wait = mmc_wait_prob(servers, arrival_per_s / service_per_s);
+    return response_tail(c_wait, service_per_s, servers * service_per_s - arrival_per_s, t_s);
 }
 
 double mmc_wait_quantile_s(int servers, double arrival_per_s, double service_per_s, double p) {
@@ -76,19 +79,20 @@ double mmc_wait_quantile_s(int servers, double arrival_per_s, double service_per
     return log(c_wait / (1 - p)) / (servers * service_per_s - arrival_per_s);
 }
 
-struct mmc_args {
-    int servers;
-    double arrival_per_s, service_per_s;
+/* Erlang C once per quantile, not once per bisection step: it costs O(c). */
+struct response_args {
+    double c_wait, mu, theta;
 };
 
 static double response_tail_cb(double t_s, const void *ctx) {
-    const struct mmc_args *m = ctx;
-    return mmc_response_tail(m->servers, m->arrival_per_s, m->service_per_s, t_s);
+    const struct response_args *a = ctx;
+    return response_tail(a->c_wait, a->mu, a->theta, t_s);
 }
 
 double mmc_response_quantile_s(int servers, double arrival_per_s, double service_per_s, double p) {
-    struct mmc_args m = {servers, arrival_per_s, service_per_s};
+    struct response_args a = {mmc_wait_prob(servers, arrival_per_s / service_per_s),
+                              service_per_s, servers * service_per_s - arrival_per_s};
     double hint_s = mmc_wait_quantile_s(servers, arrival_per_s, service_per_s, p) -
                     log1p(-p) / service_per_s;
-    return solve_quantile_s(response_tail_cb, &m, p, hint_s);
+    return solve_quantile_s(response_tail_cb, &a, p, hint_s);
 }
