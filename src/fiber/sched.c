@@ -48,6 +48,7 @@ struct sched {
     uint64_t seq;
     uint64_t switches, polls;
     unsigned live;
+    unsigned parked_on_fd; /* none: a poll could not wake anyone, skip it while others run */
 };
 
 static __thread struct sched *S;
@@ -155,6 +156,7 @@ static void wake(struct fib *f, int rc) {
     if (f->heap_idx)
         heap_remove(f);
     if (f->state == FIB_PARKED_FD) {
+        S->parked_on_fd--;
         struct fd_waiters *w = &S->fds[f->wait_fd];
         if (w->in == f)
             w->in = NULL;
@@ -330,6 +332,10 @@ int fib_sched_run(void) {
         run_round();
         if (S->live == 0)
             break;
+        if (S->rq_head && S->parked_on_fd == 0) {
+            expire_timers();
+            continue;
+        }
         int rc = poll_once();
         if (rc < 0)
             return rc;
@@ -408,6 +414,7 @@ int fib_wait_fd(int fd, unsigned events, uint64_t deadline_us) {
     if (events & FIB_OUT)
         w->out = f;
     f->wait_fd = fd;
+    S->parked_on_fd++;
     return park(f, FIB_PARKED_FD);
 }
 
