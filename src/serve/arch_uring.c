@@ -443,8 +443,8 @@ static int ring_init(struct uloop *l) {
         };
         rc = io_uring_queue_init_params(SQ_ENTRIES, &l->ring, &p);
     }
-    if (rc < 0 && getenv("SRVLAB_URING_DEBUG"))
-        fprintf(stderr, "io_uring_queue_init_params: %s\n", strerror(-rc));
+    if (rc == 0)
+        io_uring_register_ring_fd(&l->ring); /* optional: saves an fd lookup per enter */
     return rc;
 }
 
@@ -504,11 +504,11 @@ static void loop_free(struct uloop *l) {
     free(l);
 }
 
-static void say_unavailable(char *err, int rc) {
+static void say_unavailable(char *err, const char *what, int rc) {
     snprintf(err, sizeof((struct srv *)0)->err,
-             "io_uring is not available here (%s: kernel.io_uring_disabled, a seccomp filter "
-             "or a kernel older than 6.0); use --arch epoll",
-             strerror(-rc));
+             "io_uring is not available: %s: %s (kernel.io_uring_disabled, a seccomp filter, "
+             "or Linux < 6.0); use --arch epoll",
+             what, strerror(-rc));
 }
 
 /* A loop that can run: ring, buffers, table. NULL with err (sizeof srv->err) and *rc set. */
@@ -523,15 +523,15 @@ static struct uloop *loop_new(struct srv *srv, int listen_fd, char *err, int *rc
     l->max_fd = -1;
     l->nfd = srv->nofile > 0 ? (int)srv->nofile : 1024;
     if ((*rc = ring_init(l)) < 0) {
-        say_unavailable(err, *rc);
+        say_unavailable(err, "io_uring_setup", *rc);
         *rc = *rc == -EPERM ? -EPERM : -ENOSYS;
         free(l);
         return NULL;
     }
     l->by_fd = calloc((size_t)l->nfd, sizeof *l->by_fd);
     if (!l->by_fd || (*rc = check_ops(l)) < 0 || (*rc = bufs_init(l)) < 0) {
+        say_unavailable(err, l->by_fd ? "multishot recv or buffer rings" : "table", *rc);
         *rc = !l->by_fd || *rc == -ENOMEM ? -ENOMEM : -ENOSYS;
-        say_unavailable(err, *rc);
         l->listen_fd = -1;
         loop_free(l);
         return NULL;

@@ -1,0 +1,187 @@
+#!/usr/bin/env bash
+# The uring section of the benchmarks (not a test; not run by CI). Prints four tables:
+#  1. hello world, keep-alive, wrk -t1 -c100 pinned to CPU 1, each server pinned to CPU 0,
+#     servers interleaved A B C A B C ..., medians of $ROUNDS: requests/s, p99 and the ranking
+#     figure, requests per second of server CPU time (utime+stime from /proc, children too);
+#  2. syscalls per request under `strace -c -f` (srvlab architectures only);
+#  3. server RSS per idle keep-alive connection ((RSS with N idle - RSS with none) / N);
+#  4. CPU use while 100 keep-alive connections sit idle (nonblock's busy loop shows here).
+# Usage: bench/uring.sh [--quick]
+# Env: PARTS (throughput syscalls idle_rss idle_cpu) SERVERS ROUNDS DURATION CONNS IDLE_CONNS RSS_ARCHS
+set -u
+cd "$(dirname "$0")/.."
+SRVLAB=${SRVLAB:-./srvlab}
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-5s}
+CONNS=${CONNS:-100}
+IDLE_CONNS=${IDLE_CONNS:-10000}
+if [ "${1:-}" = --quick ]; then ROUNDS=1; DURATION=2s; IDLE_CONNS=2000; fi
+ARCHS_BUILT=$("$SRVLAB" serve --list-archs)
+has_arch() { grep -qx "$1" <<<"$ARCHS_BUILT"; }
+if [ -z "${SERVERS:-}" ]; then
+    SERVERS=""
+    for s in uring epoll; do has_arch "$s" && SERVERS="$SERVERS $s"; done
+    command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] && SERVERS="$SERVERS nginx"
+fi
+RSS_ARCHS=${RSS_ARCHS:-"nonblock select poll epoll uring nginx"}
+TMP=$(mktemp -d /tmp/srvlab-bench-uring.XXXXXX)
+PIDS=()
+cleanup() {
+    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+    sleep 0.3
+    for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
+    wait 2>/dev/null
+    rm -rf "$TMP"
+}
+trap cleanup EXIT INT TERM
+CLK_TCK=$(getconf CLK_TCK)
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+wait_port() {
+    for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done
+    return 1
+}
+
+# start NAME PORT [CPU]: starts srvlab --arch NAME or nginx (1 worker), pinned; sets PID.
+start() {
+    local name=$1 port=$2 cpus=${3:-0}
+    if [ "$name" = nginx ]; then
+        local dir="$TMP/nginx.$port"; mkdir -p "$dir/logs"
+        sed -e "s/@PORT@/$port/" -e "s/@WORKERS@/1/" -e "s#@DIR@#$dir#" peers/nginx.conf >"$dir/nginx.conf"
+        taskset -c "$cpus" nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/logs/error.log" \
+            >/dev/null 2>&1 </dev/null &
+    else
+        taskset -c "$cpus" "$SRVLAB" serve -q --arch "$name" --port "$port" >/dev/null 2>&1 &
+    fi
+    PID=$!
+    PIDS+=("$PID")
+    wait_port "$port"
+}
+stop() { kill -TERM "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
+
+# The process and its children (nginx's worker).
+family() { echo "$1" $(ps -o pid= --ppid "$1"); }
+cpu_ticks() {
+    local t=0 p f
+    for p in $(family "$1"); do
+        read -r -a f <"/proc/$p/stat" 2>/dev/null || continue
+        t=$((t + f[13] + f[14]))
+    done
+    echo "$t"
+}
+rss_kb() {
+    local t=0 p
+    for p in $(family "$1"); do t=$((t + $(awk '/^VmRSS/{print $2}' "/proc/$p/status" 2>/dev/null || echo 0))); done
+    echo "$t"
+}
+median() { sort -g | awk '{a[NR]=$1} END {print (NR ? a[int((NR+1)/2)] : "-")}'; }
+to_ms() { # wrk latency (e.g. 850.00us, 1.20ms, 2.00s) -> ms
+    awk '{v=$1; if (v ~ /us$/) {sub(/us$/,"",v); v/=1000} else if (v ~ /ms$/) sub(/ms$/,"",v);
+          else if (v ~ /s$/) {sub(/s$/,"",v); v*=1000}; printf "%.2f\n", v}'
+}
+
+# 1. Throughput and requests per server-CPU-second ---------------------------------------
+throughput() {
+    local round name port c0 c1 out reqs
+    for round in $(seq 1 "$ROUNDS"); do
+        for name in $SERVERS; do
+            port=$(free_port); start "$name" "$port" 0 || { echo "# $name did not start"; continue; }
+            taskset -c 1 wrk -t1 -c"$CONNS" -d1s "http://127.0.0.1:$port/" >/dev/null # warm-up
+            c0=$(cpu_ticks "$PID")
+            out=$(taskset -c 1 wrk -t1 -c"$CONNS" -d"$DURATION" --latency "http://127.0.0.1:$port/")
+            c1=$(cpu_ticks "$PID")
+            stop "$PID"
+            reqs=$(awk '/requests in/ {print $1}' <<<"$out")
+            echo "$name $(awk '/^Requests\/sec/ {print $2}' <<<"$out") \
+$(awk '$1 == "99%" {print $2}' <<<"$out" | to_ms) \
+$(awk -v r="$reqs" -v t=$((c1 - c0)) -v hz="$CLK_TCK" 'BEGIN {printf "%.0f", t ? r * hz / t : 0}')" \
+                >>"$TMP/tp"
+        done
+    done
+    local best_peer
+    best_peer=$(awk '$1 == "nginx" {print $4}' "$TMP/tp" | median)
+    echo "## Hello world, keep-alive, $CONNS connections, wrk -t1 on CPU 1, server on CPU 0 (median of $ROUNDS, $DURATION each)"
+    printf "%-8s %12s %9s %16s %10s\n" server "requests/s" "p99 ms" "req/CPU-second" "vs nginx"
+    for name in $SERVERS; do
+        local rps p99 eff
+        rps=$(awk -v n="$name" '$1 == n {print $2}' "$TMP/tp" | median)
+        p99=$(awk -v n="$name" '$1 == n {print $3}' "$TMP/tp" | median)
+        eff=$(awk -v n="$name" '$1 == n {print $4}' "$TMP/tp" | median)
+        printf "%-8s %12.0f %9s %16.0f %10s\n" "$name" "$rps" "$p99" "$eff" \
+            "$(awk -v a="$eff" -v b="${best_peer:-0}" 'BEGIN {print (b > 0 && b != "-") ? sprintf("%.2fx", a / b) : "-"}')"
+    done
+    echo
+}
+
+# 2. Syscalls per request ------------------------------------------------------------------
+syscalls() {
+    echo "## Syscalls per request: strace -c -f over wrk -t1 -c$CONNS -d3s (strace slows syscalls, not requests in the ring)"
+    printf "%-8s %10s %10s %10s\n" server requests syscalls "per request"
+    local name port spid out reqs total
+    for name in uring epoll; do
+        has_arch "$name" || continue
+        port=$(free_port)
+        taskset -c 0 strace -c -f -o "$TMP/strace.$name" "$SRVLAB" serve -q --arch "$name" \
+            --port "$port" >/dev/null 2>&1 &
+        spid=$!
+        wait_port "$port" || continue
+        out=$(taskset -c 1 wrk -t1 -c"$CONNS" -d3s "http://127.0.0.1:$port/")
+        kill -TERM $(ps -o pid= --ppid "$spid") 2>/dev/null
+        wait "$spid" 2>/dev/null
+        reqs=$(awk '/requests in/ {print $1}' <<<"$out")
+        total=$(awk '$NF == "total" {print $4}' "$TMP/strace.$name") # % s us/call CALLS [errors]
+        printf "%-8s %10s %10s %10s\n" "$name" "$reqs" "$total" \
+            "$(awk -v s="$total" -v r="$reqs" 'BEGIN {printf "%.3f", r ? s / r : 0}')"
+        awk '$NF != "total" && $4 ~ /^[0-9]+$/ && $4 > 1000 {printf "#   %-16s %s\n", $NF, $4}' "$TMP/strace.$name"
+    done
+    echo
+}
+
+# 3. RSS per idle keep-alive connection ------------------------------------------------------
+idle_rss() {
+    echo "## Server RSS per idle keep-alive connection (sequential opens, one request each, then idle)"
+    printf "%-8s %7s %10s %10s %12s\n" server conns "RSS0 KiB" "RSS1 KiB" "bytes/conn"
+    local name port n r0 r1 out
+    for name in $RSS_ARCHS; do
+        [ "$name" = nginx ] || has_arch "$name" || continue
+        n=$IDLE_CONNS
+        [ "$name" = select ] && [ "$n" -gt 1000 ] && n=1000 # FD_SETSIZE
+        port=$(free_port); start "$name" "$port" 0 || continue
+        python3 tests/e2e/manyconns.py "$port" -n 200 --rounds 5 >/dev/null # warm the pools
+        r0=$(rss_kb "$PID")
+        python3 tests/e2e/manyconns.py "$port" -n "$n" --sequential --hold 3 >"$TMP/mc" &
+        local cpid=$!
+        for _ in $(seq 1 600); do grep -q '^ok=' "$TMP/mc" && break; sleep 0.1; done
+        sleep 0.5
+        r1=$(rss_kb "$PID")
+        out=$(cat "$TMP/mc")
+        wait "$cpid"
+        stop "$PID"
+        printf "%-8s %7s %10s %10s %12s   # %s\n" "$name" "$n" "$r0" "$r1" \
+            "$(( (r1 - r0) * 1024 / n ))" "$out"
+    done
+    echo
+}
+
+# 4. CPU while idle ------------------------------------------------------------------------
+idle_cpu() {
+    echo "## Server CPU while 100 keep-alive connections are idle (3 s)"
+    printf "%-8s %10s\n" server "CPU %"
+    local name port c0 c1
+    for name in nonblock select poll epoll uring; do
+        has_arch "$name" || continue
+        port=$(free_port); start "$name" "$port" 0 || continue
+        python3 tests/e2e/manyconns.py "$port" -n 100 --hold 5 >"$TMP/mc" &
+        local cpid=$!
+        for _ in $(seq 1 100); do grep -q '^ok=' "$TMP/mc" && break; sleep 0.1; done
+        c0=$(cpu_ticks "$PID"); sleep 3; c1=$(cpu_ticks "$PID")
+        kill "$cpid" 2>/dev/null; wait "$cpid" 2>/dev/null
+        stop "$PID"
+        printf "%-8s %10s\n" "$name" "$(( (c1 - c0) * 100 / (3 * CLK_TCK) ))"
+    done
+    echo
+}
+
+echo "# srvlab bench/uring.sh: $(date -u +%FT%TZ), kernel $(uname -r), $(nproc) CPUs"
+for part in ${PARTS:-throughput syscalls idle_rss idle_cpu}; do "$part"; done
