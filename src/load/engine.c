@@ -79,6 +79,7 @@ struct thread {
     struct sched sched;
     uint64_t next_intended_ns; /* UINT64_MAX when the schedule is exhausted */
     bool is_due_noticed, is_due_blocked;
+    uint64_t last_dispatch_ns;
     uint64_t budget;           /* measured requests left to issue */
     uint64_t stop_ns, finish_ns;
     uint64_t measure_ns, send_end_ns, hard_end_ns, next_sweep_ns, sweep_ns, timeout_ns;
@@ -598,8 +599,11 @@ static void open_dispatch(struct thread *t, uint64_t now) {
     while (t->next_intended_ns <= now) {
         uint64_t due = t->next_intended_ns;
         if (!t->is_due_noticed) {
+            /* The generator's own lateness: from when it could have sent (due, or when the
+             * request ahead left the queue) to when it noticed. Queueing is not counted. */
+            uint64_t could = due > t->last_dispatch_ns ? due : t->last_dispatch_ns;
             if (due >= t->measure_ns)
-                hist_record(&t->st.send_lag, ns_to_us(now - due));
+                hist_record(&t->st.send_lag, ns_to_us(now > could ? now - could : 0));
             t->is_due_noticed = true;
         }
         int rc = 0;
@@ -613,6 +617,7 @@ static void open_dispatch(struct thread *t, uint64_t now) {
             return;
         }
         t->is_due_noticed = t->is_due_blocked = false;
+        t->last_dispatch_ns = now;
         if (!c) {
             struct req r = {.intended_ns = due, .is_measured = due >= t->measure_ns};
             if (r.is_measured && t->budget != UINT64_MAX)
@@ -822,7 +827,8 @@ static void finish(struct thread *t, uint64_t now) {
 
 static uint64_t next_wake(const struct thread *t, uint64_t now) {
     uint64_t w = now + MAX_SLEEP_NS;
-    uint64_t cands[] = {t->next_intended_ns, t->heap_len ? t->heap[0]->wake_ns : UINT64_MAX,
+    /* A due request blocked on connections waits for an event, not for the clock. */
+    uint64_t cands[] = {t->is_due_blocked ? UINT64_MAX : t->next_intended_ns, t->heap_len ? t->heap[0]->wake_ns : UINT64_MAX,
                         t->next_sweep_ns, t->sec_end_ns,
                         t->is_sending ? t->send_end_ns : t->hard_end_ns};
     for (size_t i = 0; i < sizeof cands / sizeof cands[0]; i++)
@@ -837,10 +843,8 @@ static void poll_once(struct thread *t, uint64_t now) {
     /* Timer wake-ups can be tens of microseconds late (milliseconds on a busy VM): when the
      * next send is close, poll without sleeping instead. */
     uint64_t spin_ns = t->o->spin_us * 1000;
-    if (t->next_intended_ns <= wake && spin_ns) {
-        uint64_t lead = t->next_intended_ns - now;
-        wait = lead <= spin_ns ? 0 : lead - spin_ns;
-    }
+    if (t->next_intended_ns <= wake && !t->is_due_blocked && spin_ns)
+        wait = wait <= spin_ns ? 0 : wait - spin_ns;
     struct timespec ts = {.tv_sec = (time_t)(wait / NS_PER_S), .tv_nsec = (long)(wait % NS_PER_S)};
     int n = epoll_pwait2(t->ep, evs, MAX_EVENTS, &ts, NULL);
     for (int i = 0; i < n; i++) {

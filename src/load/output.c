@@ -38,8 +38,9 @@ static void summary_header(FILE *out, const struct load_opts *o, const struct lo
     else
         fprintf(out, "  mode         closed loop%s%s", o->think_us ? ", think " : "",
                 o->think_us ? dur(a, sizeof a, (double)o->think_us) : "");
-    fprintf(out, "; %llu connections, %u thread%s, %s%s, HTTP/1.%d\n",
-            (unsigned long long)o->connections, o->threads, o->threads == 1 ? "" : "s",
+    fprintf(out, "; %llu connection%s, %u thread%s, %s%s, HTTP/1.%d\n",
+            (unsigned long long)o->connections, o->connections == 1 ? "" : "s", o->threads,
+            o->threads == 1 ? "" : "s",
             o->is_keepalive ? "keep-alive" : "a new connection per request",
             o->pipeline > 1 ? ", pipelined" : "", o->is_http10 ? 0 : 1);
     fprintf(out, "  duration     %s measured", dur(a, sizeof a, r->elapsed_s * 1e6));
