@@ -1,0 +1,237 @@
+#!/usr/bin/env bash
+# The epoll family against nginx (not a test; not run by CI). Prints markdown tables:
+#  pinned    hello world, keep-alive, wrk -t1 -c100 on CPU 1, each server on CPU 0, servers
+#            interleaved A B A B ..., median of $ROUNDS: requests/s, p99, and the ranking figure,
+#            requests per second of server CPU time (utime+stime of every thread and child);
+#  reactors  the same, unpinned: reactors (2 loops; reuseport and exclusive) vs nginx 2 workers;
+#  syscalls  per request for epoll and nginx: strace -c -f over exactly $STOP_AFTER requests;
+#  pipeline  epoll with 16 requests per write (bench/pipeline.lua) vs none;
+#  idle_rss  server RSS per idle keep-alive connection ((RSS with N idle - RSS before) / N).
+# Usage: bench/server_vs_nginx.sh [--quick]
+# Env: PARTS ROUNDS DURATION CONNS IDLE_CONNS STOP_AFTER SRVLAB
+set -u
+cd "$(dirname "$0")/.."
+SRVLAB=${SRVLAB:-./srvlab}
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-5s}
+CONNS=${CONNS:-100}
+IDLE_CONNS=${IDLE_CONNS:-10000}
+STOP_AFTER=${STOP_AFTER:-100000}
+if [ "${1:-}" = --quick ]; then ROUNDS=1; DURATION=2s; IDLE_CONNS=2000; STOP_AFTER=20000; fi
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+TMP=$(mktemp -d /tmp/srvlab-bench-ev.XXXXXX)
+PIDS=()
+cleanup() {
+    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+    sleep 0.3
+    for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
+    wait 2>/dev/null
+    rm -rf "$TMP"
+}
+trap cleanup EXIT INT TERM
+HZ=$(getconf CLK_TCK)
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+wait_port() {
+    for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done
+    return 1
+}
+
+# start SERVER PORT CPUS: SERVER is an srvlab architecture with options ("reactors
+# --listener exclusive"), nginx or nginx2 (2 workers), h2o, lighttpd. CPUS "" = unpinned.
+# Sets PID (nginx's master: the workers are its children).
+start() {
+    local server=$1 port=$2 cpus=$3 pin=()
+    [ -n "$cpus" ] && pin=(taskset -c "$cpus")
+    case $server in
+    nginx | nginx2)
+        local dir="$TMP/nginx.$port" workers=1
+        [ "$server" = nginx2 ] && workers=2
+        mkdir -p "$dir/logs"
+        # The same substitution as tests/e2e/lib.sh start_nginx.
+        sed -e "s/@PORT@/$port/" -e "s/@WORKERS@/$workers/" -e "s#@DIR@#$dir#" \
+            peers/nginx.conf >"$dir/nginx.conf"
+        "${pin[@]}" "$NGINX" -p "$dir" -c "$dir/nginx.conf" -e "$dir/logs/error.log" \
+            >/dev/null 2>&1 </dev/null &
+        ;;
+    h2o)
+        printf 'listen: {host: 127.0.0.1, port: %s}\nnum-threads: 1\naccess-log: /dev/null\nhosts: {default: {paths: {/: {file.dir: %s}}}}\n' \
+            "$port" "$TMP/h2o-root" >"$TMP/h2o.$port.conf"
+        mkdir -p "$TMP/h2o-root"; printf 'Hello, World!' >"$TMP/h2o-root/index.html"
+        "${pin[@]}" h2o -c "$TMP/h2o.$port.conf" >/dev/null 2>&1 &
+        ;;
+    lighttpd)
+        mkdir -p "$TMP/lt-root"; printf 'Hello, World!' >"$TMP/lt-root/index.html"
+        printf 'server.document-root = "%s"\nserver.port = %s\nserver.bind = "127.0.0.1"\n' \
+            "$TMP/lt-root" "$port" >"$TMP/lt.$port.conf"
+        "${pin[@]}" lighttpd -D -f "$TMP/lt.$port.conf" >/dev/null 2>&1 &
+        ;;
+    *)
+        # shellcheck disable=SC2086 # the architecture's options split on purpose
+        "${pin[@]}" "$SRVLAB" serve -q --port "$port" --arch $server >/dev/null 2>&1 &
+        ;;
+    esac
+    PID=$!
+    PIDS+=("$PID")
+    wait_port "$port"
+}
+stop() { kill -TERM "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
+
+family() { echo "$1" $(ps -o pid= --ppid "$1"); }
+# utime+stime in ticks; /proc/PID/stat of a process already sums all its threads.
+cpu_ticks() {
+    local t=0 p f
+    for p in $(family "$1"); do
+        read -r -a f <"/proc/$p/stat" 2>/dev/null || continue
+        t=$((t + f[13] + f[14]))
+    done
+    echo "$t"
+}
+rss_kb() {
+    local t=0 p
+    for p in $(family "$1"); do
+        t=$((t + $(awk '/^VmRSS/{print $2}' "/proc/$p/status" 2>/dev/null || echo 0)))
+    done
+    echo "$t"
+}
+median() { sort -g | awk '{a[NR]=$1} END {print (NR ? a[int((NR+1)/2)] : 0)}'; }
+to_ms() {
+    awk '{v=$1; if (v ~ /us$/) {sub(/us$/,"",v); v/=1000} else if (v ~ /ms$/) sub(/ms$/,"",v);
+          else if (v ~ /s$/) {sub(/s$/,"",v); v*=1000}; printf "%.2f\n", v}'
+}
+
+# measure LABEL SERVER SERVER_CPUS WRK_CPUS [wrk args]: one run, appended to $TMP/runs.
+measure() {
+    local label=$1 server=$2 scpu=$3 wcpu=$4 port out c0 c1 reqs wpin=()
+    shift 4
+    [ -n "$wcpu" ] && wpin=(taskset -c "$wcpu")
+    port=$(free_port)
+    start "$server" "$port" "$scpu" || { echo "# $server did not start" >&2; return; }
+    "${wpin[@]}" wrk -t1 -c"$CONNS" -d1s "$@" "http://127.0.0.1:$port/" >/dev/null # warm-up
+    c0=$(cpu_ticks "$PID")
+    out=$("${wpin[@]}" wrk -t1 -c"$CONNS" -d"$DURATION" --latency "$@" "http://127.0.0.1:$port/")
+    c1=$(cpu_ticks "$PID")
+    stop "$PID"
+    reqs=$(awk '/requests in/ {print $1}' <<<"$out")
+    echo "$label $(awk '/^Requests\/sec/ {print $2}' <<<"$out") \
+$(awk '$1 == "99%" {print $2}' <<<"$out" | to_ms) \
+$(awk -v r="$reqs" -v t=$((c1 - c0)) -v hz="$HZ" 'BEGIN {printf "%.0f", t ? r * hz / t : 0}')" \
+        >>"$TMP/runs"
+}
+
+# table TITLE PEER LABEL...: medians per label, ratio of req/CPU-s to the PEER label's.
+table() {
+    local title=$1 peer=$2 label
+    shift 2
+    local peer_eff; peer_eff=$(awk -v n="$peer" '$1 == n {print $4}' "$TMP/runs" | median)
+    echo "### $title"
+    echo
+    echo "| server | requests/s | p99 ms | requests per server CPU-second | vs $peer |"
+    echo "|---|---:|---:|---:|---:|"
+    for label in "$@"; do
+        grep -q "^$label " "$TMP/runs" || continue
+        local rps p99 eff
+        rps=$(awk -v n="$label" '$1 == n {print $2}' "$TMP/runs" | median)
+        p99=$(awk -v n="$label" '$1 == n {print $3}' "$TMP/runs" | median)
+        eff=$(awk -v n="$label" '$1 == n {print $4}' "$TMP/runs" | median)
+        printf "| %s | %.0f | %s | %.0f | %s |\n" "$label" "$rps" "$p99" "$eff" \
+            "$(awk -v a="$eff" -v b="$peer_eff" 'BEGIN {print (b > 0 ? sprintf("%.2fx", a / b) : "-")}')"
+    done
+    echo
+}
+
+pinned() {
+    local peers="nginx" s
+    for s in h2o lighttpd; do command -v "$s" >/dev/null && peers="$peers $s"; done
+    local servers="epoll $peers"
+    : >"$TMP/runs"
+    for _ in $(seq 1 "$ROUNDS"); do
+        for s in $servers; do measure "$s" "$s" 0 1; done
+    done
+    # The best peer is the reference (h2o and lighttpd count when Debian has them installed).
+    local best=nginx best_eff=0 p e
+    for p in $peers; do
+        e=$(awk -v n="$p" '$1 == n {print $4}' "$TMP/runs" | median)
+        if awk -v a="$e" -v b="$best_eff" 'BEGIN {exit !(a > b)}'; then best=$p; best_eff=$e; fi
+    done
+    table "Hello world, keep-alive, $CONNS connections, wrk -t1 on CPU 1, server on CPU 0 (median of $ROUNDS x $DURATION)" \
+        "$best" $servers
+}
+
+reactors() {
+    : >"$TMP/runs"
+    for _ in $(seq 1 "$ROUNDS"); do
+        measure reactors "reactors --threads 2" "" ""
+        measure reactors-exclusive "reactors --threads 2 --listener exclusive" "" ""
+        measure nginx-2-workers nginx2 "" ""
+    done
+    table "Unpinned, both cores: reactors (2 loops) vs nginx (2 workers), wrk -t1 -c$CONNS (median of $ROUNDS x $DURATION)" \
+        nginx-2-workers reactors reactors-exclusive nginx-2-workers
+}
+
+pipeline() {
+    : >"$TMP/runs"
+    for _ in $(seq 1 "$ROUNDS"); do
+        measure epoll epoll 0 1
+        measure epoll-pipelined-16 epoll 0 1 -s bench/pipeline.lua
+    done
+    table "Pipelining: 16 requests per write (bench/pipeline.lua), server on CPU 0 (median of $ROUNDS x $DURATION)" \
+        epoll epoll epoll-pipelined-16
+}
+
+# strace -c -f on the running server while wrk sends exactly $STOP_AFTER requests.
+syscalls() {
+    echo "### Syscalls per request: strace -c -f over $STOP_AFTER requests, wrk -t1 -c$CONNS"
+    echo
+    echo "| server | requests | syscalls | per request | main calls |"
+    echo "|---|---:|---:|---:|---|"
+    local s port spid total main
+    for s in epoll nginx; do
+        port=$(free_port)
+        start "$s" "$port" 0 || continue
+        local target=$PID
+        [ "$s" = nginx ] && target=$(ps -o pid= --ppid "$PID" | head -1)
+        strace -c -f -p "$target" -o "$TMP/strace.$s" 2>/dev/null &
+        spid=$!
+        sleep 0.5
+        STOP_AFTER=$STOP_AFTER taskset -c 1 wrk -t1 -c"$CONNS" -d60s -s bench/stop_after.lua \
+            "http://127.0.0.1:$port/" >/dev/null
+        kill -INT "$spid" 2>/dev/null
+        wait "$spid" 2>/dev/null
+        stop "$PID"
+        total=$(awk '$NF == "total" {print $4}' "$TMP/strace.$s")
+        main=$(awk '$NF != "total" && $4 ~ /^[0-9]+$/ && $4 > 100 {printf "%s %s, ", $NF, $4}' "$TMP/strace.$s")
+        printf "| %s | %s | %s | %s | %s |\n" "$s" "$STOP_AFTER" "$total" \
+            "$(awk -v c="$total" -v r="$STOP_AFTER" 'BEGIN {printf "%.2f", c / r}')" "${main%, }"
+    done
+    echo
+}
+
+idle_rss() {
+    echo "### Server RSS per idle keep-alive connection ($IDLE_CONNS connections, each answered twice, then idle)"
+    echo
+    echo "| server | RSS before KiB | RSS with $IDLE_CONNS idle KiB | bytes per connection |"
+    echo "|---|---:|---:|---:|"
+    local s port r0 r1 cpid
+    for s in epoll "reactors --threads 2" nginx; do
+        port=$(free_port)
+        start "$s" "$port" "" || continue
+        python3 tests/e2e/evclients.py many "$port" --conns 200 >/dev/null # warm-up
+        r0=$(rss_kb "$PID")
+        python3 tests/e2e/evclients.py many "$port" --conns "$IDLE_CONNS" --hold 3 >"$TMP/many" &
+        cpid=$!
+        for _ in $(seq 1 600); do grep -q '^idle' "$TMP/many" && break; sleep 0.1; done
+        sleep 0.5
+        r1=$(rss_kb "$PID")
+        wait "$cpid"
+        stop "$PID"
+        printf "| %s | %s | %s | %s |\n" "$s" "$r0" "$r1" "$(((r1 - r0) * 1024 / IDLE_CONNS))"
+    done
+    echo
+}
+
+echo "## bench/server_vs_nginx.sh: $(date -u +%FT%TZ), kernel $(uname -r), $(nproc) CPUs, $(nginx -v 2>&1)"
+echo
+for part in ${PARTS:-pinned reactors syscalls pipeline idle_rss}; do "$part"; done
