@@ -232,6 +232,25 @@ static long read_status_kib(pid_t pid, const char *field) {
     return kib;
 }
 
+/* Proportional set size (shared pages split between the processes sharing them), so a forking
+ * server's children do not count their parent's pages again; VmRSS when smaps_rollup is
+ * missing. */
+static long read_pss_kib(pid_t pid) {
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/smaps_rollup", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return read_status_kib(pid, "VmRSS");
+    long kib = -1;
+    while (fgets(line, sizeof line, f))
+        if (!strncmp(line, "Pss:", 4)) {
+            kib = strtol(line + 4, NULL, 10);
+            break;
+        }
+    fclose(f);
+    return kib >= 0 ? kib : read_status_kib(pid, "VmRSS");
+}
+
 /* Adds the usage of pid's direct children (fork's connection processes, nginx's workers). */
 static void add_children(pid_t pid, struct proc_usage *u) {
     DIR *d = opendir("/proc");
@@ -245,7 +264,7 @@ static void add_children(pid_t pid, struct proc_usage *u) {
         if (c == pid || read_stat(c, &st) < 0 || st.ppid != pid)
             continue;
         u->cpu_s += st.cpu_s + st.child_cpu_s;
-        u->rss_kib += read_status_kib(c, "VmRSS");
+        u->rss_kib += read_pss_kib(c);
     }
     closedir(d);
 }
@@ -257,7 +276,7 @@ int child_usage(pid_t pid, struct proc_usage *u) {
     if (rc < 0)
         return rc;
     u->cpu_s = st.cpu_s + st.child_cpu_s; /* children already reaped count here */
-    u->rss_kib = read_status_kib(pid, "VmRSS");
+    u->rss_kib = read_pss_kib(pid);
     u->hwm_kib = read_status_kib(pid, "VmHWM");
     add_children(pid, u);
     return 0;
@@ -302,7 +321,7 @@ int child_run_load(const struct sweep_opts *o, char *const args[], const char *l
         if (t % 100 == 0 && server_pid > 0 && child_usage(server_pid, &u) == 0 &&
             u.rss_kib > peak->rss_kib)
             peak->rss_kib = u.rss_kib;
-        if (tick_cb && t % 100 == 0)
+        if (tick_cb && t % 250 == 0)
             tick_cb();
         sleep_ms(10);
     }

@@ -51,6 +51,7 @@ static void write_server(struct json_writer *w, const struct sweep_server *s) {
     json_num(w, "service_us", s->service_us);
     json_num(w, "rtt_us", s->rtt_us);
     json_int(w, "idle_rss_kib", s->idle_rss_kib);
+    json_int(w, "peak_rss_kib", s->peak_rss_kib);
     json_arr_begin(w, "runs");
     for (size_t i = 0; i < s->run_count; i++)
         write_run(w, &s->runs[i]);
@@ -134,6 +135,7 @@ static int read_server(struct sweep_server *s, const struct json *v) {
     s->service_us = json_number(json_get(v, "service_us"), 0);
     s->rtt_us = json_number(json_get(v, "rtt_us"), 0);
     s->idle_rss_kib = (long)json_integer(json_get(v, "idle_rss_kib"), 0);
+    s->peak_rss_kib = (long)json_integer(json_get(v, "peak_rss_kib"), 0);
     return read_runs(s, json_get(v, "runs"));
 }
 
@@ -257,6 +259,7 @@ static int read_result_json(struct run *r, const char *path, char *err, size_t e
     double fallback = r->elapsed_s > 0 ? (double)r->responses / r->elapsed_s : 0;
     r->throughput_per_s = first_num(root, throughput_paths, fallback);
     r->max_conns = (uint64_t)first_num(root, max_conns_paths, r->connections);
+    r->is_generator_bound = !json_bool_value(json_path(root, "self_check.ok"), true);
     json_free(root);
     return 0;
 }

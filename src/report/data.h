@@ -29,6 +29,7 @@ struct run {
     double elapsed_s;         /* measured window */
     double throughput_per_s;  /* complete responses per second */
     uint64_t requests, responses, errors, max_conns;
+    bool is_generator_bound;  /* the loader's self-check failed: it fell behind its schedule */
     struct hist latency;      /* microseconds, from the intended send time */
     double *per_s;            /* completed responses in each second of the run */
     size_t per_s_count;
@@ -41,7 +42,8 @@ struct sweep_server {
     char model_stem[256];     /* runs/NAME/model: the queueing prediction (JSON) */
     double service_us;        /* estimated for the model: 1 / max throughput */
     double rtt_us;            /* low-load latency minus service_us */
-    long idle_rss_kib;        /* resident set right after start */
+    long idle_rss_kib;        /* Pss right after start */
+    long peak_rss_kib;        /* VmHWM of the server's main process at the end */
     struct run *runs;
     size_t run_count, run_cap;
 };

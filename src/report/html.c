@@ -147,9 +147,9 @@ static void summary_table(FILE *f, const struct report *rep) {
           "closed-loop run (1 to 1000 connections). Max rate meeting the SLO: the highest "
           "open-loop Poisson rate whose run met every rule and kept up (responses at least 90% "
           "of the rate). p99 at 50% load: open loop at half the max throughput. Memory per "
-          "connection: server resident set at 1000 connections minus at 1, over the extra "
-          "connections (processes summed for fork and peers, so shared pages count more than "
-          "once). CPU per request: server CPU time (user + system, all threads and children) "
+          "connection: server memory (proportional set size, summed over its processes, so "
+          "shared pages count once) at 1000 connections minus at 1, over the extra "
+          "connections; the kernel's socket buffers are not in it. CPU per request: server CPU time (user + system, all threads and children) "
           "over the responses of the max-throughput run. Full precision in "
           "<a href=\"summary.csv\">summary.csv</a>.</small></p>\n",
           f);
@@ -217,13 +217,14 @@ static void run_row(FILE *f, const struct run *r) {
         report_fmt_us(p999, sizeof p999, (double)hist_percentile(&r->latency, 99.9));
         report_fmt_us(mx, sizeof mx, (double)hist_max(&r->latency));
     }
-    fprintf(f, "<tr><td>%s</td><td class=\"num\">%u</td><td class=\"num\">%s</td>"
+    fprintf(f, "<tr><td>%s%s</td><td class=\"num\">%u</td><td class=\"num\">%s</td>"
                "<td class=\"num\">%.0f</td><td class=\"num\">%s</td><td class=\"num\">%s</td>"
                "<td class=\"num\">%s</td><td class=\"num\">%s</td><td class=\"num\">%llu</td>"
                "<td class=\"num\">%.3f s</td><td class=\"num\">%s</td>"
                "<td><a href=\"%s.json\">json</a> <a href=\"%s.hgrm\">hgrm</a> "
                "<a href=\"%s.csv\">csv</a> <a href=\"%s.log\">log</a></td></tr>\n",
-            r->step, r->connections, target, r->throughput_per_s, p50,
+            r->step, r->is_generator_bound ? " <small>(loader behind)</small>" : "", r->connections,
+            target, r->throughput_per_s, p50,
             p99, p999, mx, (unsigned long long)r->errors, r->cpu_s,
             report_fmt_kib(rss, sizeof rss, (double)r->rss_peak_kib), r->stem, r->stem, r->stem,
             r->stem);
@@ -233,7 +234,11 @@ static void runs_tables(FILE *f, const struct report *rep) {
     fputs("<h2 id=\"runs\">Every run</h2>\n", f);
     for (size_t i = 0; i < rep->data.server_count; i++) {
         const struct sweep_server *s = &rep->data.servers[i];
-        fprintf(f, "<details><summary>%s: %zu runs, ", s->name, s->run_count);
+        char idle[32], peak[32];
+        fprintf(f, "<details><summary>%s: %zu runs, memory %s at start, peak resident set "
+                   "%s (VmHWM of the main process); ",
+                s->name, s->run_count, report_fmt_kib(idle, sizeof idle, (double)s->idle_rss_kib),
+                report_fmt_kib(peak, sizeof peak, (double)s->peak_rss_kib));
         esc(f, s->status);
         fprintf(f, " (<a href=\"runs/%s/server.log\">server log</a>)</summary>\n<table><tr>"
                    "<th>step</th><th>conns</th><th>target</th><th>resp/s</th><th>p50</th>"

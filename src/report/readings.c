@@ -81,6 +81,24 @@ static void latency_model(FILE *f, const struct report *rep) {
             p_us(r, 99) / fmax(1, model));
 }
 
+/* Open-loop runs where the loader fell behind its schedule measure the loader, not the server. */
+static void generator_bound(FILE *f, const struct report *rep) {
+    size_t bound = 0, total = 0;
+    for (size_t i = 0; i < rep->data.server_count; i++)
+        for (size_t j = 0; j < rep->data.servers[i].run_count; j++) {
+            const struct run *r = &rep->data.servers[i].runs[j];
+            if (r->rate_per_s > 0 && r->has_result) {
+                total++;
+                bound += r->is_generator_bound;
+            }
+        }
+    if (bound)
+        fprintf(f, "In %zu of %zu open-loop runs the loader fell behind its schedule (its "
+                   "self-check: rate short or send lag over 1 ms); there, part of the latency "
+                   "is the loader's (marked in the run tables). ",
+                bound, total);
+}
+
 static void reading_latency(FILE *f, const struct report *rep) {
     size_t first = SIZE_MAX, last = SIZE_MAX, flat = 0;
     double knees[DATA_MAX_SERVERS], fracs[DATA_MAX_SERVERS] = {0};
@@ -96,6 +114,7 @@ static void reading_latency(FILE *f, const struct report *rep) {
             last = i;
     }
     fprintf(f, "Each server gets Poisson arrivals at fractions of its own maximum throughput. ");
+    generator_bound(f, rep);
     if (first == SIZE_MAX)
         fprintf(f, "No server's p99 rose above %.0f times its low-load value: no knee up to "
                    "the highest load tried.", KNEE_FACTOR);
@@ -138,6 +157,24 @@ static void best_at(FILE *f, const struct report *rep, unsigned conns) {
                 closed_run(&rep->data.servers[best], conns)->throughput_per_s);
 }
 
+/* A server that used well under one CPU in its best run was not the bottleneck: the loader
+ * (one thread, one CPU) was, so its maximum is a lower bound. */
+static void loader_bound(FILE *f, const struct report *rep) {
+    size_t n = 0;
+    for (size_t i = 0; i < rep->data.server_count; i++) {
+        const struct run *r = rep->sums[i].max_run;
+        double busy = r && rep->data.duration_s > 0 ? r->cpu_s / rep->data.duration_s : 1;
+        if (busy >= 0.8)
+            continue;
+        fprintf(f, "%s %s (%.0f%%)", n++ ? "," : " Servers that used under 80% of their CPU in "
+                                                 "their best run, so the loader was the limit "
+                                                 "and their maximum is a lower bound:",
+                name_of(rep, i), 100 * busy);
+    }
+    if (n)
+        fputs(".", f);
+}
+
 static void reading_throughput(FILE *f, const struct report *rep) {
     fprintf(f, "Closed loop: each connection sends its next request when the previous answer "
                "arrives, so this is throughput against concurrency.");
@@ -159,6 +196,7 @@ static void reading_throughput(FILE *f, const struct report *rep) {
     else
         fputs(" Every server kept at least half its best throughput at 1000 connections, "
               "without errors.", f);
+    loader_bound(f, rep);
 }
 
 /* ---- At the common load: CDF, histogram, spectrum ---- */

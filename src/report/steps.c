@@ -92,6 +92,10 @@ static int run_one(const struct sweep_opts *o, struct sweep_data *d, struct swee
     child_usage(p->pid, &before);
     double start = now_unix_s();
     int status = child_run_load(o, args, logfile, p->pid, &peak, sweep_progress_tick);
+    /* Connection processes (fork) exit when the loader closes; let the server reap them so
+     * their CPU time is counted in its children's total. */
+    struct timespec settle = {0, 50 * 1000000L};
+    nanosleep(&settle, NULL);
     child_usage(p->pid, &after);
     struct run *r = data_add_run(s);
     if (!r)
@@ -176,11 +180,8 @@ static void model_curve(const struct sweep_opts *o, struct sweep_server *s, doub
         s->model_stem[0] = '\0';
 }
 
-int steps_run_server(const struct sweep_opts *o, struct sweep_data *d, struct sweep_server *s,
+static int all_steps(const struct sweep_opts *o, struct sweep_data *d, struct sweep_server *s,
                      struct server_proc *p) {
-    struct proc_usage u;
-    if (child_usage(p->pid, &u) == 0)
-        s->idle_rss_kib = u.rss_kib;
     int rc = closed_steps(o, d, s, p);
     if (rc < 0)
         return rc;
@@ -201,4 +202,15 @@ int steps_run_server(const struct sweep_opts *o, struct sweep_data *d, struct sw
     if ((rc = open_run(o, d, s, p, "common", d->common_rate_per_s, max)) < 0)
         return rc;
     return search_steps(o, d, s, p, max);
+}
+
+int steps_run_server(const struct sweep_opts *o, struct sweep_data *d, struct sweep_server *s,
+                     struct server_proc *p) {
+    struct proc_usage u;
+    if (child_usage(p->pid, &u) == 0)
+        s->idle_rss_kib = u.rss_kib;
+    int rc = all_steps(o, d, s, p);
+    if (child_usage(p->pid, &u) == 0)
+        s->peak_rss_kib = u.hwm_kib;
+    return rc;
 }

@@ -47,11 +47,11 @@ struct server_proc {
     char log_path[4096];
 };
 
-/* CPU time (s) of a process and its descendants, and their summed resident set (KiB). */
+/* CPU time (s) of a process and its children, and their memory (KiB). */
 struct proc_usage {
-    double cpu_s;
-    long rss_kib;
-    long hwm_kib;    /* VmHWM of the leader */
+    double cpu_s;    /* user + system, all threads, children alive or reaped */
+    long rss_kib;    /* proportional set size (Pss), summed: shared pages counted once */
+    long hwm_kib;    /* VmHWM (peak resident set) of the leader */
 };
 
 /* Starts server `s` (an architecture or a peer) pinned to CPU 0 when o->is_pinned, waits until
