@@ -1,8 +1,9 @@
 /* reactors: one epoll loop per thread (--threads, default one per CPU), the nginx model.
  * Each loop accepts on its own SO_REUSEPORT listener, so the kernel spreads new connections
  * by hash (--listener reuseport, the default), or all loops share one listener registered
- * with EPOLLEXCLUSIVE (--listener exclusive), which wakes one loop per connection but tends
- * to favour the most recent waiter. A connection stays on the loop that accepted it.
+ * with EPOLLEXCLUSIVE (--listener exclusive), which wakes one loop per connection but always
+ * the same one first, so a loop over its share of connections steps back for a moment (see
+ * evconn.c). A connection stays on the loop that accepted it.
  *
  *     listener 0 --> loop 0 (thread 0): recv -> conn_process -> send, timers
  *     listener 1 --> loop 1 (thread 1): ...          (or: one listener -> any idle loop) */
@@ -35,6 +36,8 @@ static int listener_for(struct srv *srv, int i, bool is_shared) {
     return srv_listen_another(srv);
 }
 
+static unsigned all_conns; /* --listener exclusive: connections across loops */
+
 static int start_loops(struct srv *srv, struct reactor *rs, int n, bool is_shared) {
     for (int i = 0; i < n; i++) {
         int fd = listener_for(srv, i, is_shared);
@@ -47,6 +50,10 @@ static int start_loops(struct srv *srv, struct reactor *rs, int n, bool is_share
             if (fd != srv->listen_fd)
                 close(fd);
             return rc;
+        }
+        if (is_shared) {
+            rs[i].el.all_conns = &all_conns;
+            rs[i].el.nloops = n;
         }
     }
     return 0;

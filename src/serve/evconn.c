@@ -22,6 +22,7 @@ enum {
 
 #define ACCEPT_BATCH 64          /* accepts per listener event: do not starve open conns */
 #define ACCEPT_PAUSE_US 10000    /* EMFILE: stop polling the listener this long */
+#define SHARE_PAUSE_US 1000       /* --listener exclusive: a loop over its share steps back */
 #define LINGER_US 1000000        /* lingering close: wait this long for the client's FIN */
 #define SWEEP_MAX_US 1000000     /* idle sweep period (shorter for short idle timeouts) */
 #define EV_CONN_EVENTS (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)
@@ -108,6 +109,8 @@ static void close_conn(struct evconn_loop *el, struct evconn *e) {
     conn_free(&e->c);
     conn_release(el, e);
     el->nconns--;
+    if (el->all_conns)
+        __atomic_sub_fetch(el->all_conns, 1, __ATOMIC_RELAXED);
     maybe_finish_drain(el);
 }
 
@@ -343,21 +346,40 @@ static int add_conn(struct evconn_loop *el, int fd) {
         el->max_fd = fd;
     el->nconns++;
     el->accepted++;
+    if (el->all_conns)
+        __atomic_add_fetch(el->all_conns, 1, __ATOMIC_RELAXED);
     return 0;
+}
+
+/* EPOLLEXCLUSIVE wakes waiters in a fixed order, so one loop would take nearly every
+ * connection. A loop over its fair share leaves the listener briefly; re-adding it puts the
+ * loop at the back of the wake-up queue (nginx re-adds its listeners for the same reason). */
+static bool over_share(const struct evconn_loop *el) {
+    if (!el->all_conns || el->nloops < 2)
+        return false;
+    unsigned all = __atomic_load_n(el->all_conns, __ATOMIC_RELAXED);
+    return (uint64_t)el->nconns * (unsigned)el->nloops > (uint64_t)all + (unsigned)el->nloops;
+}
+
+static void pause_accepting(struct evconn_loop *el, uint64_t pause_us) {
+    listen_off(el);
+    evloop_timer_start(&el->lp, &el->accept_tm, el->lp.now_us + pause_us, on_accept_pause_end);
 }
 
 static void on_listen(struct evloop *lp, struct ev_io *io, uint32_t events) {
     struct evconn_loop *el = loop_of(lp);
     for (int i = 0; i < ACCEPT_BATCH; i++) {
+        if (over_share(el)) {
+            pause_accepting(el, SHARE_PAUSE_US);
+            return;
+        }
         int fd = srv_accept_nb(el->srv, el->listen_fd, true);
         if (fd == -EAGAIN || fd == -EWOULDBLOCK)
             return;
         if (fd == -EMFILE || fd == -ENFILE || fd == -ENOBUFS || fd == -ENOMEM) {
             /* The connection stays in the backlog and the listener stays readable: polling
              * it now would spin, so look again in a little while. */
-            listen_off(el);
-            evloop_timer_start(lp, &el->accept_tm, lp->now_us + ACCEPT_PAUSE_US,
-                               on_accept_pause_end);
+            pause_accepting(el, ACCEPT_PAUSE_US);
             return;
         }
         if (fd < 0)

@@ -46,6 +46,10 @@ struct evconn_loop {
     uint64_t accepted;
     struct slab *slabs;            /* connection memory (evconn.c) */
     union free_conn *free_conns;
+    /* reactors --listener exclusive: connections of all loops (atomic) and the loop count, so
+     * a loop holding more than its share steps back from the shared listener for a moment. */
+    unsigned *all_conns;
+    int nloops;
     evconn_offload_fn *offload;
     void *user; /* the architecture's own data (epoll+pool: the worker pool) */
 };
