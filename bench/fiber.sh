@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# green's costs (not a test; not run by CI). Prints markdown tables:
+#  switch      ns per context switch: hand-written (fib_ctx_switch) vs swapcontext(3), and a
+#              fib_yield round through the scheduler with 2 and 1000 fibers, both backends
+#              (bench/fiber_switch.c; best of $REPS runs). Target: a switch < 50 ns.
+#  throughput  hello world, keep-alive, wrk -t1 -c$CONNS pinned to CPU 1, the server pinned to
+#              CPU 0: green --threads 1 vs epoll, interleaved, median of $ROUNDS. Target >= 0.8x.
+#  idle_rss    server RSS per idle keep-alive connection, green vs thread, $IDLE_CONNS each
+#              ((RSS with N idle - RSS before) / N). Target for green <= 8 KiB.
+# Usage: bench/fiber.sh [--quick]      Env: PARTS ROUNDS DURATION CONNS IDLE_CONNS REPS SRVLAB CC
+set -u
+cd "$(dirname "$0")/.."
+SRVLAB=${SRVLAB:-./srvlab}
+CC=${CC:-cc}
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-5s}
+CONNS=${CONNS:-100}
+IDLE_CONNS=${IDLE_CONNS:-5000}
+REPS=${REPS:-5}
+PARTS=${PARTS:-"switch throughput idle_rss"}
+if [ "${1:-}" = --quick ]; then ROUNDS=1; DURATION=2s; IDLE_CONNS=2000; REPS=2; fi
+TMP=$(mktemp -d /tmp/srvlab-bench-fiber.XXXXXX)
+PIDS=()
+cleanup() {
+    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+    sleep 0.3
+    for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
+    wait 2>/dev/null
+    rm -rf "$TMP"
+}
+trap cleanup EXIT INT TERM
+
+median() { sort -g | awk '{a[NR]=$1} END {print (NR ? a[int((NR+1)/2)] : 0)}'; }
+
+# ---- switch ----------------------------------------------------------------------------------
+switch_part() {
+    local v
+    for v in asm ucontext; do
+        local def=""; [ "$v" = ucontext ] && def=-DFIB_UCONTEXT
+        $CC -std=c11 -D_GNU_SOURCE -O2 $def -Isrc -o "$TMP/switch-$v" bench/fiber_switch.c \
+            src/fiber/*.c || { echo "# could not build the $v variant" >&2; return; }
+        for _ in $(seq 1 "$REPS"); do "$TMP/switch-$v"; done
+    done >"$TMP/switch"
+    echo "### Context switch ($(uname -m), best of $REPS runs)"
+    echo
+    echo "| measurement | ns |"
+    echo "|---|---:|"
+    awk '{ if (!($1 in best) || $2 < best[$1]) best[$1] = $2; if (!($1 in seen)) { seen[$1]; order[n++] = $1 } }
+         END { for (i = 0; i < n; i++) printf "| %s | %.1f |\n", order[i], best[order[i]] }' "$TMP/switch"
+    echo
+}
+
+# ---- throughput ------------------------------------------------------------------------------
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+wait_port() {
+    for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done
+    return 1
+}
+# start PORT CPUS ARCH [options]: sets PID.
+start() {
+    local port=$1 cpus=$2 pin=()
+    shift 2
+    [ -n "$cpus" ] && pin=(taskset -c "$cpus")
+    "${pin[@]}" "$SRVLAB" serve -q --port "$port" --arch "$@" >/dev/null 2>&1 &
+    PID=$!
+    PIDS+=("$PID")
+    wait_port "$port"
+}
+stop() { kill -TERM "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
+
+# rate ARCH [options]: requests/s of one pinned run.
+rate() {
+    local port out
+    port=$(free_port)
+    start "$port" 0 "$@" || { echo 0; return; }
+    taskset -c 1 wrk -t1 -c"$CONNS" -d1s "http://127.0.0.1:$port/" >/dev/null # warm-up
+    out=$(taskset -c 1 wrk -t1 -c"$CONNS" -d"$DURATION" "http://127.0.0.1:$port/")
+    stop "$PID"
+    awk '/^Requests\/sec/ {print $2}' <<<"$out"
+}
+
+throughput_part() {
+    "$SRVLAB" serve --list-archs | grep -qx epoll || { echo "# epoll not built: throughput skipped"; return; }
+    : >"$TMP/epoll"; : >"$TMP/green"
+    for _ in $(seq 1 "$ROUNDS"); do
+        rate epoll >>"$TMP/epoll"
+        rate green --threads 1 >>"$TMP/green"
+    done
+    local e g
+    e=$(median <"$TMP/epoll"); g=$(median <"$TMP/green")
+    echo "### Hello world on one core (wrk -t1 -c$CONNS on CPU 1, server on CPU 0, median of $ROUNDS x $DURATION)"
+    echo
+    echo "| server | requests/s | vs epoll |"
+    echo "|---|---:|---:|"
+    echo "| epoll | $e | 1.00 |"
+    awk -v g="$g" -v e="$e" 'BEGIN { printf "| green --threads 1 | %s | %.2f |\n", g, (e > 0 ? g / e : 0) }'
+    echo
+}
+
+# ---- idle RSS --------------------------------------------------------------------------------
+rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+
+# idle_rss ARCH: bytes of server RSS per idle keep-alive connection (IDLE_CONNS of them).
+idle_rss() {
+    local port r0 r1 client go="$TMP/go.$1"
+    port=$(free_port)
+    start "$port" "" "$1" || { echo "? ?"; return; }
+    r0=$(rss_kib "$PID")
+    python3 tests/e2e/idleconns.py "$port" "$IDLE_CONNS" --go-file "$go" --timeout 120 \
+        >"$TMP/idle.$1" 2>&1 &
+    client=$!
+    for _ in $(seq 1 1200); do grep -q '^ready' "$TMP/idle.$1" && break; sleep 0.1; done
+    r1=$(rss_kib "$PID")
+    touch "$go"
+    wait "$client"
+    stop "$PID"
+    echo "$(( (r1 - r0) * 1024 / IDLE_CONNS )) $(grep -c "^again ok=$IDLE_CONNS " "$TMP/idle.$1")"
+}
+
+idle_rss_part() {
+    echo "### Server RSS per idle keep-alive connection ($IDLE_CONNS connections, each answered once before and once after)"
+    echo
+    echo "| arch | bytes per idle connection | all answered again |"
+    echo "|---|---:|---|"
+    local a r
+    for a in green thread; do
+        read -r -a r < <(idle_rss "$a")
+        echo "| $a | ${r[0]} | $([ "${r[1]}" = 1 ] && echo yes || echo no) |"
+    done
+    echo
+}
+
+for part in $PARTS; do "${part}_part"; done
