@@ -52,6 +52,8 @@ static void max_throughput(const struct sweep_server *s, struct summary *out) {
 }
 
 static void slo_rate(const struct sweep_server *s, const struct slo *slo, struct summary *out) {
+    if (!slo)
+        return;
     for (size_t i = 0; i < s->run_count; i++) {
         const struct run *r = &s->runs[i];
         bool is_open = !strcmp(r->step, "open") || !strcmp(r->step, "search");

@@ -24,7 +24,8 @@ struct summary {
  * target rate (at least 90% of it), so a short run cannot pass by queueing the excess. */
 bool summary_run_meets(const struct run *r, const struct slo *slo);
 
-/* The summary of one server; run_duration_s is each run's length, warm-up included. */
+/* The summary of one server; run_duration_s is each run's length, warm-up included. Without
+ * an SLO (NULL), slo_rate_per_s stays NAN. */
 void summary_server(const struct sweep_server *s, const struct slo *slo, double run_duration_s,
                     struct summary *out);
 
