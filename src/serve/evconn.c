@@ -23,6 +23,7 @@ enum {
 #define ACCEPT_BATCH 64          /* accepts per listener event: do not starve open conns */
 #define ACCEPT_PAUSE_US 10000    /* EMFILE: stop polling the listener this long */
 #define SHARE_PAUSE_US 1000       /* --listener exclusive: a loop over its share steps back */
+#define DRIVE_BUDGET 64            /* conn_process rounds per event before yielding */
 #define LINGER_US 1000000        /* lingering close: wait this long for the client's FIN */
 #define SWEEP_MAX_US 1000000     /* idle sweep period (shorter for short idle timeouts) */
 #define EV_CONN_EVENTS (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)
@@ -258,14 +259,18 @@ static bool after_process(struct evconn_loop *el, struct evconn *e, enum conn_st
     return false;
 }
 
+/* A client that keeps a full pipeline going could hold the loop forever: after DRIVE_BUDGET
+ * rounds the connection yields through a timer that is already due, so the others get their
+ * events first. */
 static void drive(struct evconn_loop *el, struct evconn *e) {
-    for (;;) {
+    for (int round = 0; round < DRIVE_BUDGET; round++) {
         if (el->offload && el->offload(el, e))
             return;
         enum conn_status st = conn_process(&e->c, el->lp.now_us);
         if (!after_process(el, e, st))
             return;
     }
+    evloop_timer_start(&el->lp, &e->tm, el->lp.now_us, on_wake);
 }
 
 void evconn_set_busy(struct evconn *e) {
