@@ -58,7 +58,15 @@ int srv_ncpu(void) {
 }
 
 int srv_listen_another(struct srv *srv) {
-    return sock_listen_tcp(srv->opts->bind, srv->port, srv->opts->backlog, true);
+    int fd = sock_listen_tcp(srv->opts->bind, srv->port, srv->opts->backlog, true);
+    /* After --user, the kernel refuses to join a SO_REUSEPORT group that root's socket
+     * started (the owners differ): share the first listener instead. */
+    if (fd == -EADDRINUSE && srv->opts->user) {
+        srv_log_limited(srv, 5, "--user: one shared listener (SO_REUSEPORT needs one owner)");
+        fd = fcntl(srv->listen_fd, F_DUPFD_CLOEXEC, 0);
+        return fd < 0 ? -errno : fd;
+    }
+    return fd;
 }
 
 /* Answers 503 on a connection we will not serve and closes it, without blocking: the
@@ -193,6 +201,12 @@ static int wait_readable(struct srv *srv, int fd, struct conn *c) {
             return -errno;
         if (n > 0 && p[0].revents)
             return 1;
+        /* stop_fd is readable but srv_stopping() is false: a fork child, whose copy of the
+         * signal state did not change. Close as the parent would (and do not spin). */
+        if (n > 0 && (p[1].revents & POLLIN)) {
+            http_draining = 1;
+            return 0;
+        }
     }
 }
 
