@@ -107,3 +107,24 @@ clean:
 	rm -rf build $(BIN) srvlab-asan
 
 -include $(OBJS:.o=.d) $(UOBJS:.o=.d) $(UBINS:%=%.d)
+
+# Fuzzing (tests/fuzz): libFuzzer over the HTTP core, clang only. `make fuzz FUZZ_SECONDS=600`.
+# work.c is built with its CPU spin renamed so the harness can stub it (see fuzz_conn.c).
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD   := build/fuzz
+FUZZ_SRCS    := $(wildcard src/http/*.c) src/load/hist.c
+FUZZ_CFLAGS   = $(STD) -O1 -g $(WARN) -Isrc -fno-omit-frame-pointer \
+                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+.PHONY: fuzz soak
+$(FUZZ_BUILD)/fuzz_conn: tests/fuzz/fuzz_conn.c $(FUZZ_SRCS) $(wildcard src/http/*.h)
+	@mkdir -p $(FUZZ_BUILD)/corpus
+	@echo "  FUZZ  $@"
+	$(Q)clang $(FUZZ_CFLAGS) -Dwork_spin_us=work_spin_us_stubbed -c -o $(FUZZ_BUILD)/work.o \
+		src/http/work.c
+	$(Q)clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_conn.c \
+		$(filter-out src/http/work.c,$(FUZZ_SRCS)) $(FUZZ_BUILD)/work.o -lhttp_parser -lm -pthread
+
+# New inputs go to build/fuzz/corpus; the seeds in tests/fuzz/corpus stay as committed.
+fuzz: $(FUZZ_BUILD)/fuzz_conn
+	$(FUZZ_BUILD)/fuzz_conn -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 \
+		-print_final_stats=1 $(FUZZ_BUILD)/corpus tests/fuzz/corpus
