@@ -756,10 +756,9 @@ static void on_readable(struct thread *t, struct conn *c) {
 }
 
 static void on_event(struct thread *t, struct conn *c, uint32_t events) {
-    uint64_t now = now_ns();
     if (c->state == CONN_CONNECTING) {
         if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
-            on_connected(t, c, now);
+            on_connected(t, c, now_ns());
         return;
     }
     if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))

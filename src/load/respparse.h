@@ -16,6 +16,7 @@ struct respparse {
     bool is_started;     /* bytes of the current response have been seen */
     bool is_done;        /* a whole response was parsed; the fields below describe it */
     bool is_keepalive;   /* the connection may carry the next response */
+    bool is_fast_ok;     /* may frame whole simple responses without the general parser */
     int status;          /* status code, e.g. 200 */
     uint64_t body_bytes; /* decoded body length (chunked framing excluded) */
 };

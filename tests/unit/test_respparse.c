@@ -183,6 +183,44 @@ static void test_respparse_close_between_responses_is_clean(void **state) {
     assert_int_equal(respparse_eof(&r), 0);
 }
 
+/* The fast path (whole simple responses) and libhttp-parser must agree on every input. */
+static void test_respparse_fast_path_agrees_with_parser(void **state) {
+    static const char *const inputs[] = {
+        "HTTP/1.1 200 OK\r\nContent-Length: 13\r\nContent-Type: text/plain\r\n\r\nHello, World!",
+        "HTTP/1.1 404 Not Found\r\ncontent-length:0\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nhi",
+        "HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nhi",
+        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nhi",
+        "HTTP/1.1 200 OK\r\nContent-Length: 2 x\r\n\r\nhi",
+        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        "HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nX-A: 1\r\n folded\r\nContent-Length: 0\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nab",
+        "HTTP/1.1 999 Odd\r\nContent-Length: 1\r\n\r\nx",
+        "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nxHTTP/1.1 500 E\r\nContent-Length: 0\r\n\r\n",
+    };
+    for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; i++) {
+        struct respparse fast, slow;
+        size_t len = strlen(inputs[i]), off_fast = 0, off_slow = 0;
+        respparse_init(&fast, false);
+        respparse_init(&slow, false);
+        slow.is_fast_ok = false;
+        for (int round = 0; round < 2; round++) {
+            long a = respparse_feed(&fast, inputs[i] + off_fast, len - off_fast);
+            long b = respparse_feed(&slow, inputs[i] + off_slow, len - off_slow);
+            if (a != b || fast.is_done != slow.is_done ||
+                (fast.is_done && (fast.status != slow.status || fast.body_bytes != slow.body_bytes ||
+                                  fast.is_keepalive != slow.is_keepalive)))
+                fail_msg("input %zu round %d: fast %ld/%d/%d, parser %ld/%d/%d", i, round, a,
+                         fast.is_done, fast.status, b, slow.is_done, slow.status);
+            if (a <= 0)
+                break;
+            off_fast += (size_t)a;
+            off_slow += (size_t)b;
+        }
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_respparse_vectors_whole_and_split_everywhere),
@@ -191,6 +229,7 @@ int main(void) {
         cmocka_unit_test(test_respparse_body_until_eof_completes_on_close),
         cmocka_unit_test(test_respparse_close_mid_response_is_bad),
         cmocka_unit_test(test_respparse_close_between_responses_is_clean),
+        cmocka_unit_test(test_respparse_fast_path_agrees_with_parser),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
