@@ -81,6 +81,7 @@ static void write_manifest(FILE *f, const struct sweep_data *d) {
     json_bool(&w, "quick", d->is_quick);
     json_bool(&w, "interrupted", d->was_interrupted);
     json_num(&w, "elapsed_s", d->elapsed_s);
+    json_num(&w, "loadavg_start", d->loadavg_start);
     json_arr_begin(&w, "servers");
     for (size_t i = 0; i < d->server_count; i++)
         write_server(&w, &d->servers[i]);
@@ -156,6 +157,7 @@ static int read_manifest(struct sweep_data *d, const struct json *root) {
     d->is_quick = json_bool_value(json_get(root, "quick"), false);
     d->was_interrupted = json_bool_value(json_get(root, "interrupted"), false);
     d->elapsed_s = json_number(json_get(root, "elapsed_s"), 0);
+    d->loadavg_start = json_number(json_get(root, "loadavg_start"), 0);
     const struct json *servers = json_get(root, "servers");
     for (size_t i = 0; i < json_len(servers) && i < DATA_MAX_SERVERS; i++) {
         int rc = read_server(&d->servers[d->server_count++], json_at(servers, i));

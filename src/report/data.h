@@ -55,6 +55,7 @@ struct sweep_data {
     int cores;
     char workload[128], url_path[512], slo[160];
     double duration_s, common_rate_per_s, elapsed_s;
+    double loadavg_start;     /* 1-minute load average before the sweep: other work running */
     bool is_quick, was_interrupted;
     struct sweep_server servers[DATA_MAX_SERVERS];
     size_t server_count;

@@ -64,6 +64,11 @@ static void intro(FILE *f, const struct report *rep) {
     if (d->was_interrupted)
         fputs("<p class=\"warn\">This sweep was interrupted: the results below are partial.</p>\n",
               f);
+    if (d->loadavg_start > 0.5)
+        fprintf(f, "<p class=\"warn\">The load average was %.2f when the sweep started (%d "
+                   "cores): other work was running on this machine, so the numbers below are "
+                   "noisier and lower than this machine can do.</p>\n",
+                d->loadavg_start, d->cores);
     if (!rep->has_plots) {
         fputs("<p class=\"warn\">No plots: ", f);
         esc(f, rep->plot_note);
@@ -263,8 +268,13 @@ static void footer(FILE *f, const struct report *rep) {
     esc(f, d->versions);
     fputs("<br>Date: ", f);
     esc(f, d->date);
-    fprintf(f, " (the sweep took %.0f s)<br>Pinning: ", d->elapsed_s);
+    fprintf(f, " (the sweep took %.0f s; load average %.2f before it)<br>Pinning: ",
+            d->elapsed_s, d->loadavg_start);
     esc(f, d->pinning);
+    fputs("<br>Model: M/D/1 (M/M/1 for exponential workloads), one server since the server has one "
+          "CPU; service time = the server's CPU time per response (1 / max throughput for io "
+          "workloads); round trip = one-connection latency minus the service time "
+          "(<code>runs/NAME/model.json</code>).", f);
     fputs("<br>Raw data: <a href=\"sweep.json\">sweep.json</a> (what ran), each run's JSON, "
           ".hgrm and CSV under <code>runs/</code>, plot data and the gnuplot script under "
           "<code>plots/</code>. Rebuild this page with <code>srvlab report DIR</code>.</p>\n"

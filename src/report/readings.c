@@ -72,12 +72,14 @@ static void latency_model(FILE *f, const struct report *rep) {
     double model = model_p99(rep, &rep->data.servers[best], r->rate_per_s);
     if (isnan(model))
         return;
-    char a[32], b[32];
-    fprintf(f, " At half of its maximum (%.0f req/s), the queueing model predicts a p99 of %s "
-               "for %s (one server, service time 1/maximum throughput, round trip from the "
-               "one-connection run); it measured %s, %.1f times the prediction.",
-            r->rate_per_s, report_fmt_us(a, sizeof a, model), name_of(rep, best),
-            report_fmt_us(b, sizeof b, rep->sums[best].p99_half_us),
+    const struct sweep_server *s = &rep->data.servers[best];
+    char a[32], b[32], svc[32], rtt[32];
+    fprintf(f, " At half of its maximum (%.0f req/s), the queueing model (one server, service "
+               "time %s, round trip %s; see the page's end) predicts a p99 of %s for %s; it "
+               "measured %s, %.1f times the prediction.",
+            r->rate_per_s, report_fmt_us(svc, sizeof svc, s->service_us),
+            report_fmt_us(rtt, sizeof rtt, s->rtt_us), report_fmt_us(a, sizeof a, model),
+            s->name, report_fmt_us(b, sizeof b, rep->sums[best].p99_half_us),
             p_us(r, 99) / fmax(1, model));
 }
 

@@ -160,22 +160,33 @@ static int search_steps(const struct sweep_opts *o, struct sweep_data *d, struct
     return 0;
 }
 
-/* The queueing model's prediction for this server, saved beside its runs. Service time from
- * the measured capacity (one CPU: one server), round trip from the one-connection latency. */
-static void model_curve(const struct sweep_opts *o, struct sweep_server *s, double max) {
+/* The queueing model's prediction for this server, saved beside its runs. One pinned CPU is
+ * one server. The service time is the server's CPU time per response (the service demand law,
+ * D = busy time / completions), which does not depend on how fast the loader is; for io
+ * workloads, where the time is a wait and not CPU, and when CPU is unknown, 1 / max throughput.
+ * The round trip is what the one-connection latency has beyond that. The curve stops near the
+ * highest measured rate so both share the x axis. */
+static void model_curve(const struct sweep_opts *o, struct sweep_server *s,
+                        const struct summary *sum) {
     const struct run *runs[4];
-    if (max <= 0 || summary_runs(s, "low", runs, 4) == 0 || !runs[0]->has_result)
+    double max = sum->max_tput_per_s;
+    if (!(max > 0) || summary_runs(s, "low", runs, 4) == 0 || !runs[0]->has_result)
         return;
-    s->service_us = 1e6 / max;
+    bool is_cpu_known = sum->cpu_per_req_us > 0 && sum->cpu_per_req_us < 1e6 / max;
+    s->service_us = o->workload != SWEEP_IO && is_cpu_known ? sum->cpu_per_req_us : 1e6 / max;
     s->rtt_us = fmax(0, hist_mean(&runs[0]->latency) - s->service_us);
-    char svc[32], rtt[32], out[4200];
+    double to = fmin(0.95, 1.05 * max * s->service_us / 1e6);
+    char svc[32], rtt[32], from_s[32], to_s[32], step_s[32], out[4200];
     snprintf(svc, sizeof svc, "%.3fus", s->service_us);
     snprintf(rtt, sizeof rtt, "%.3fus", s->rtt_us);
+    snprintf(from_s, sizeof from_s, "%.6f", to / 20);
+    snprintf(to_s, sizeof to_s, "%.6f", to);
+    snprintf(step_s, sizeof step_s, "%.6f", to / 20);
     snprintf(s->model_stem, sizeof s->model_stem, "runs/%s/model", s->name);
     snprintf(out, sizeof out, "%s/%s.json", o->out_dir, s->model_stem);
     const char *model = o->is_exp ? "mm1" : "md1";
     char *args[] = {"model", "curve", "--service", svc, "--rtt", rtt, "--model", (char *)model,
-                    "--from", "5%", "--to", "95%", "--step", "5%", "--format", "json", NULL};
+                    "--from", from_s, "--to", to_s, "--step", step_s, "--format", "json", NULL};
     if (child_run_capture(o, args, out) != 0)
         s->model_stem[0] = '\0';
 }
@@ -192,7 +203,7 @@ static int all_steps(const struct sweep_opts *o, struct sweep_data *d, struct sw
         snprintf(s->status, sizeof s->status, "failed: no throughput in the closed-loop runs");
         return 0;
     }
-    model_curve(o, s, max);
+    model_curve(o, s, &sum);
     const double *f;
     size_t n;
     open_fractions(o, &f, &n);

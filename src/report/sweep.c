@@ -392,6 +392,16 @@ static void describe_machine(const struct sweep_opts *o, struct sweep_data *d, i
     d->duration_s = (double)o->duration_us / 1e6;
     d->common_rate_per_s = o->common_rate_per_s;
     d->is_quick = o->is_quick;
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f) {
+        if (fscanf(f, "%lf", &d->loadavg_start) != 1)
+            d->loadavg_start = 0;
+        fclose(f);
+    }
+    if (d->loadavg_start > 0.5)
+        fprintf(stderr, "sweep: warning: load average %.2f before starting: other work is "
+                        "running on this machine and will disturb the numbers\n",
+                d->loadavg_start);
 }
 
 static int make_dirs(const char *path) {
