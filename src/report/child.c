@@ -162,7 +162,8 @@ int child_start_server(const struct sweep_opts *o, struct sweep_server *s,
 /* Waits up to ms for pid to exit; true when it did (and was reaped). */
 static bool reap_within(pid_t pid, long ms) {
     for (long t = 0; t <= ms; t += 10) {
-        if (waitpid(pid, NULL, WNOHANG) == pid)
+        pid_t w = waitpid(pid, NULL, WNOHANG);
+        if (w == pid || (w < 0 && errno == ECHILD)) /* ECHILD: reaped already */
             return true;
         sleep_ms(10);
     }

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "report/summary.h"
@@ -78,6 +79,17 @@ static void load_args(const struct sweep_opts *o, const struct server_proc *p,
     args[n] = NULL;
 }
 
+/* True (and the status says why) when the server died during a run: the steps stop there. */
+static bool server_exited(struct sweep_server *s, const struct server_proc *p) {
+    int status;
+    if (waitpid(p->pid, &status, WNOHANG) != p->pid)
+        return false;
+    snprintf(s->status, sizeof s->status, "failed: the server exited during the runs (%s %d)",
+             WIFEXITED(status) ? "status" : "signal",
+             WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+    return true;
+}
+
 /* Runs one load against the server and records it; returns the run index or -errno. */
 static int run_one(const struct sweep_opts *o, struct sweep_data *d, struct sweep_server *s,
                    const struct server_proc *p, const struct run_spec *sp) {
@@ -111,7 +123,9 @@ static int run_one(const struct sweep_opts *o, struct sweep_data *d, struct swee
     r->load_status = status;
     data_read_run(r, o->out_dir, err, sizeof err);
     data_save(d, o->out_dir);
-    return status == -EINTR ? -EINTR : (int)(r - s->runs);
+    if (status == -EINTR)
+        return -EINTR;
+    return server_exited(s, p) ? -ECHILD : (int)(r - s->runs);
 }
 
 static int closed_steps(const struct sweep_opts *o, struct sweep_data *d, struct sweep_server *s,

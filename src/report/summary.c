@@ -91,6 +91,10 @@ static void mem_per_conn(const struct sweep_server *s, struct summary *out) {
     const struct run *one = closed_at(s, 1), *many = closed_at(s, 1000);
     if (!one || !many || !many->has_result || many->max_conns < 2)
         return;
+    /* A server that did not hold the connections (iterative leaves them in the kernel's
+     * accept queue, where they time out) has no per-connection memory to speak of. */
+    if (many->errors * 100 > many->requests)
+        return;
     double conns = (double)many->max_conns - 1;
     out->mem_per_conn_kib = (double)(many->rss_peak_kib - one->rss_peak_kib) / conns;
 }

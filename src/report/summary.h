@@ -16,7 +16,8 @@ struct summary {
     double slo_rate_per_s;     /* highest open-loop target rate that met the SLO */
     double p99_half_us;        /* p99 latency of the open-loop run at 50% of max throughput */
     const struct run *half_run;
-    double mem_per_conn_kib;   /* (RSS at 1000 connections - RSS at 1) / (connections - 1) */
+    double mem_per_conn_kib;   /* (memory at 1000 connections - at 1) / (connections - 1),
+                                  unless over 1% of the 1000-connection requests failed */
     double cpu_per_req_us;     /* server CPU time per response, at max throughput */
 };
 
