@@ -6,12 +6,14 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "http/accesslog.h"
 #include "http/metrics.h"
 #include "http/response.h"
 #include "http/route.h"
@@ -39,6 +41,25 @@ struct free_buf {
 };
 static __thread struct free_buf *pool_head;
 static __thread unsigned pool_count;
+static __thread bool has_pool_key;
+static pthread_key_t pool_key;
+static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
+
+/* A thread's pool dies with it (thread per connection, pool workers): without this destructor
+ * every exiting thread would leak the buffers it last used. */
+static void pool_drain(void *unused) {
+    (void)unused;
+    while (pool_head) {
+        struct free_buf *b = pool_head;
+        pool_head = b->next;
+        free(b);
+    }
+    pool_count = 0;
+}
+
+static void pool_key_create(void) {
+    pthread_key_create(&pool_key, pool_drain);
+}
 
 static char *buf_get(void) {
     struct free_buf *b = pool_head;
@@ -56,6 +77,11 @@ static void buf_put(char *p, uint32_t cap) {
     if (cap != BUF_SIZE || pool_count >= POOL_MAX_FREE) {
         free(p);
         return;
+    }
+    if (!has_pool_key) {
+        pthread_once(&pool_once, pool_key_create);
+        pthread_setspecific(pool_key, &pool_head); /* non-NULL: run pool_drain at exit */
+        has_pool_key = true;
     }
     struct free_buf *b = (struct free_buf *)p;
     b->next = pool_head;
@@ -208,6 +234,7 @@ void conn_init(struct conn *c) {
     memset(c, 0, sizeof *c);
     http_parser_init(&c->parser, HTTP_REQUEST);
     c->file_fd = -1;
+    c->fd = -1;
     c->header_kind = H_NEW;
     c->t_in_us = conn_now_us();
 }
@@ -439,19 +466,33 @@ static void request_done(struct conn *c, unsigned resp_flags) {
         c->t_in_us = conn_now_us(); /* the next request's head timeout starts now */
 }
 
-/* Metrics: the handler starts now; the request waited since its bytes arrived. */
-static void handler_starts(struct conn *c) {
+/* Metrics: the handler starts now; the request waited since its bytes arrived. Returns the
+ * time (ns) when metrics or the access log need it, else 0. */
+static uint64_t handler_starts(struct conn *c) {
     if (!metrics_enabled())
-        return;
+        return accesslog_enabled() ? metrics_now_ns() : 0;
     uint64_t now = metrics_now_ns();
     if (c->t_arrival_ns && now > c->t_arrival_ns)
         metrics_queue_delay(now - c->t_arrival_ns);
     if (c->n_unsent++ == 0)
         c->t_unsent_ns = now;
+    return now;
+}
+
+/* --access-log: one line for the request just answered (handler time, not send time). */
+static void log_request(struct conn *c, uint64_t t_start_ns) {
+    if (!accesslog_enabled())
+        return;
+    int status;
+    uint64_t len;
+    resp_last(&status, &len);
+    uint64_t queue = c->t_arrival_ns && t_start_ns > c->t_arrival_ns ? t_start_ns - c->t_arrival_ns : 0;
+    accesslog_write(c->fd, c->parser.method, c->in + c->req_start + c->url_off, c->url_len,
+                    c->parser.http_minor, status, len, queue, metrics_now_ns() - t_start_ns);
 }
 
 static void answer(struct conn *c) {
-    handler_starts(c);
+    uint64_t t_start_ns = handler_starts(c);
     const char *base = c->in + c->req_start;
     const char *url = base + c->url_off;
     const char *q = memchr(url, '?', c->url_len);
@@ -467,7 +508,10 @@ static void answer(struct conn *c) {
         .is_head = c->parser.method == HTTP_HEAD,
     };
     uint64_t wait_us = 0;
-    if (route_request(c, &r, &wait_us) == ROUTE_WAIT) {
+    enum route_result rr = route_request(c, &r, &wait_us);
+    if (rr == ROUTE_DONE)
+        log_request(c, t_start_ns);
+    if (rr == ROUTE_WAIT) {
         c->waiting = 1;
         c->wake_us = conn_now_us() + wait_us;
         if (r.is_head)
@@ -481,13 +525,16 @@ static void finish_wait(struct conn *c) {
     unsigned f = resp_flags_for(c);
     c->waiting = 0;
     route_work_finish(c, f, (c->flags & F_IS_HEAD) != 0);
+    if (accesslog_enabled())
+        log_request(c, c->t_unsent_ns ? c->t_unsent_ns : metrics_now_ns());
     request_done(c, f);
 }
 
 static void answer_error(struct conn *c, int status) {
-    handler_starts(c);
+    uint64_t t_start_ns = handler_starts(c);
     unsigned f = RESP_CLOSE | (c->parser.http_minor == 0 ? RESP_HTTP10 : 0);
     route_error(c, status, f, c->parser.method == HTTP_HEAD && c->state != ST_HEAD);
+    log_request(c, t_start_ns);
     c->state = ST_CLOSING;
 }
 

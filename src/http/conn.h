@@ -66,6 +66,7 @@ struct conn {
     uint32_t work_io_us; /* the wait's length, kept to print in the response */
     uint32_t work_cpu_us;
     uint16_t n_unsent;   /* answered requests whose responses are not fully sent yet */
+    int32_t fd;          /* the socket, when the architecture says (conn_set_fd), else -1 */
     uint64_t t_arrival_ns; /* metrics: first bytes of the current request (CLOCK_MONOTONIC) */
     uint64_t t_unsent_ns;  /* metrics: handler start of the oldest response not yet sent */
     uint64_t t_in_us;      /* timeouts: idle since / request head began / last body read */
@@ -74,6 +75,11 @@ struct conn {
 
 /* Prepares c for a new connection. Allocates nothing. */
 void conn_init(struct conn *c);
+
+/* Tells the core which socket c is (for the access log's client address). Optional. */
+static inline void conn_set_fd(struct conn *c, int fd) {
+    c->fd = fd;
+}
 
 /* Releases buffers and any open file, and counts the connection as closed (once; the accept
  * was counted by srv_accept_nb()). c may be conn_init()ed again. */

@@ -84,10 +84,20 @@ static char *put(char *p, const char *s, size_t n) {
 }
 #define PUT(p, lit) put(p, lit, sizeof(lit) - 1)
 
+static __thread int last_status;
+static __thread uint64_t last_length;
+
+void resp_last(int *status, uint64_t *content_length) {
+    *status = last_status;
+    *content_length = last_length;
+}
+
 int resp_head(struct conn *c, int status, const char *content_type, uint64_t content_length,
               const char *extra, unsigned flags) {
     const char *line = status_line(status);
     metrics_status(status);
+    last_status = status;
+    last_length = content_length;
     size_t ctype_len = content_type ? strlen(content_type) : 0;
     size_t extra_len = extra ? strlen(extra) : 0;
     size_t need = 160 + strlen(line) + ctype_len + extra_len;

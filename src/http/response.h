@@ -27,6 +27,9 @@ int resp_body(struct conn *c, const void *data, size_t len);
 int resp_text(struct conn *c, int status, const char *body, const char *extra, unsigned flags,
               int is_head);
 
+/* The status and Content-Length of the calling thread's last resp_head() (for the access log). */
+void resp_last(int *status, uint64_t *content_length);
+
 /* The reason phrase for a status code ("Not Found"); "Unknown" for codes we never send. */
 const char *resp_reason(int status);
 

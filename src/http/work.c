@@ -65,6 +65,8 @@ static int parse_pair(const char *k, size_t klen, const char *v, size_t vlen,
 
 int work_parse_query(const char *q, size_t len, struct work_params *w) {
     memset(w, 0, sizeof *w);
+    if (len == 0)
+        return 0; /* q may be NULL (no query); NULL + 0 is undefined in C */
     const char *end = q + len;
     while (q < end) {
         const char *amp = memchr(q, '&', (size_t)(end - q));

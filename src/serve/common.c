@@ -220,6 +220,7 @@ static void set_send_timeout(int fd) {
 void srv_serve_blocking(struct srv *srv, int fd) {
     struct conn c;
     conn_init(&c);
+    conn_set_fd(&c, fd);
     set_send_timeout(fd);
     bool has_ts = metrics_enabled();
     if (has_ts)

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "http/accesslog.h"
 #include "http/conn.h"
 #include "http/metrics.h"
 #include "net/sock.h"
@@ -92,6 +93,8 @@ static void usage(FILE *out) {
             "                             500ms/5s, to demonstrate coordinated omission (default off)\n"
             "      --no-metrics           do not measure queueing delay and service time (and no\n"
             "                             GET /metrics), to measure what measuring costs\n"
+            "      --access-log <FILE>    append one line per request: common log format plus\n"
+            "                             queueing delay and handler time (default off)\n"
             "      --stats <T>            print one line per interval T on stderr: request rate,\n"
             "                             p99 queueing delay, p99 service time, open connections\n"
             "  -q, --quiet                no start-up line or warnings on stderr\n"
@@ -157,7 +160,7 @@ enum {
     OPT_PORT_FILE = 256, OPT_BACKLOG, OPT_QUEUE, OPT_OVERFLOW, OPT_LISTENER, OPT_STACK,
     OPT_ROOT, OPT_DOTFILES, OPT_MAX_BODY, OPT_MAX_HDR_BYTES, OPT_MAX_HDRS, OPT_IDLE,
     OPT_DRAIN, OPT_STALL, OPT_NO_METRICS, OPT_STATS, OPT_HDR_TO, OPT_BODY_TO, OPT_SEND_TO,
-    OPT_MAX_CONNS, OPT_USER,
+    OPT_MAX_CONNS, OPT_USER, OPT_ACCESS_LOG,
 };
 
 static const struct option long_opts[] = {
@@ -172,7 +175,8 @@ static const struct option long_opts[] = {
     {"max-headers", required_argument, 0, OPT_MAX_HDRS},
     {"idle-timeout", required_argument, 0, OPT_IDLE},
     {"header-timeout", required_argument, 0, OPT_HDR_TO},
-    {"max-conns", required_argument, 0, OPT_MAX_CONNS}, {"user", required_argument, 0, OPT_USER},
+    {"max-conns", required_argument, 0, OPT_MAX_CONNS},
+    {"access-log", required_argument, 0, OPT_ACCESS_LOG}, {"user", required_argument, 0, OPT_USER},
     {"body-timeout", required_argument, 0, OPT_BODY_TO},
     {"send-timeout", required_argument, 0, OPT_SEND_TO},
     {"drain-timeout", required_argument, 0, OPT_DRAIN}, {"stall", required_argument, 0, OPT_STALL},
@@ -217,6 +221,7 @@ static int apply(struct serve_opts *o, int ch, const char *v) {
     case OPT_SEND_TO: return units_parse_duration_u64(v, 1e6, &o->send_timeout_us) < 0 || !o->send_timeout_us ? bad("send timeout", v) : 0;
     case OPT_MAX_CONNS: return units_parse_count(v, &o->max_conns) < 0 || !o->max_conns ? bad("connection limit", v) : 0;
     case OPT_USER: o->user = v; return 0;
+    case OPT_ACCESS_LOG: o->access_log = v; return 0;
     case OPT_DRAIN: return units_parse_duration_u64(v, 1e6, &o->drain_timeout_us) < 0 ? bad("drain timeout", v) : 0;
     case OPT_STALL: return parse_stall(v, o) < 0 ? bad("stall (T/PERIOD with T < PERIOD, e.g. 500ms/5s)", v) : 0;
     case 'q': o->is_quiet = true; return 0;
@@ -352,6 +357,10 @@ static int setup_http(const struct serve_opts *o) {
     http_cfg.body_timeout_us = o->body_timeout_us;
     http_cfg.idle_timeout_us = o->idle_timeout_us;
     http_cfg.send_timeout_us = o->send_timeout_us;
+    if (o->access_log && accesslog_open(o->access_log) < 0) {
+        fprintf(stderr, "srvlab serve: --access-log %s: %s\n", o->access_log, strerror(errno));
+        return -1;
+    }
     if (o->root) {
         http_cfg.root_fd = open(o->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (http_cfg.root_fd < 0) {
@@ -427,6 +436,7 @@ int serve_main(int argc, char **argv) {
     srv_reserve_spare_fd();
     print_banner(&srv, &o);
     rc = arch->run(&srv);
+    accesslog_flush_all();
     if (rc < 0) {
         fprintf(stderr, "srvlab serve: --arch %s: %s\n", o.arch, srv.err[0] ? srv.err : strerror(-rc));
         return rc == -ENOSYS || rc == -EPERM ? 2 : 1;

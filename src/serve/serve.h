@@ -34,6 +34,7 @@ struct serve_opts {
     bool has_metrics;          /* false with --no-metrics */
     uint64_t max_conns;        /* beyond it new connections get 503 and close (0 = no limit) */
     const char *user;          /* --user: drop privileges to this user after binding */
+    const char *access_log;    /* --access-log FILE (NULL = off) */
     uint64_t stats_interval_us; /* --stats: one line per interval on stderr (0 = off) */
 };
 

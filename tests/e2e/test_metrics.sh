@@ -26,6 +26,14 @@ for arch in $ARCHS; do
         python3 -c "import sys; v=float('$p50'); sys.exit(0 if 0.0020 <= v <= 0.0023 else 1)"
     stop_pid "$SRV_PID" >/dev/null
 done
+if start_srvlab thread --access-log "$E2E_TMP/access.log"; then
+    curl -s -o /dev/null "$SRV_URL/"
+    curl -s -o /dev/null "$SRV_URL/nope"
+    stop_pid "$SRV_PID" >/dev/null
+    check "--access-log: a common-log line per request" \
+        grep -qE '^127\.0\.0\.1 - - \[[0-9]{2}/[A-Z][a-z]{2}/[0-9]{4}:[0-9:]{8} \+0000\] "GET / HTTP/1\.1" 200 13 queue_us=[0-9.]+ handler_us=[0-9.]+$' "$E2E_TMP/access.log"
+    check "--access-log: errors logged with their status" grep -q '"GET /nope HTTP/1.1" 404 ' "$E2E_TMP/access.log"
+fi
 if start_srvlab pool --no-metrics; then
     expect_eq "--no-metrics: /metrics is 404" 404 "$(curl -s -o /dev/null -w '%{http_code}' "$SRV_URL/metrics")"
 fi
