@@ -20,6 +20,7 @@ ifneq ($(SAN),)
 CFLAGS  += -fsanitize=$(SAN) -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=$(SAN)
 BUILD   ?= build/san-$(subst $(comma),-,$(SAN))
+USAN    ?= $(SAN)
 endif
 comma := ,
 BUILD   ?= build
@@ -31,7 +32,7 @@ TSRCS    := $(wildcard tests/unit/test_*.c)
 TBINS    := $(TSRCS:tests/unit/%.c=$(BUILD)/tests/%)
 # Unit tests always run under AddressSanitizer and UBSan (STYLE.md).
 USAN     ?= address,undefined
-UBUILD   := build/unit
+UBUILD   := $(if $(SAN),$(BUILD)/unit,build/unit)
 UOBJS    := $(filter-out $(UBUILD)/src/main.o,$(SRCS:%.c=$(UBUILD)/%.o))
 UBINS    := $(TSRCS:tests/unit/%.c=$(UBUILD)/tests/%)
 BIN      := srvlab
@@ -44,9 +45,15 @@ endif
 .PHONY: all deps test unit e2e demo bench install clean format asan valgrind
 all: $(BIN)
 
-$(BIN): $(OBJS)
+# Relinked whenever the flavour (BUILD) changes, so `make` after `make SAN=...` is not sanitized.
+FLAVOUR  := build/.flavour-$(subst /,_,$(BIN))
+$(FLAVOUR): FORCE
+	@mkdir -p build; [ "$$(cat $@ 2>/dev/null)" = "$(BUILD)" ] || echo "$(BUILD)" >$@
+FORCE:
+
+$(BIN): $(OBJS) $(FLAVOUR)
 	@echo "  LD    $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LDLIBS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
