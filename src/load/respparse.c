@@ -107,6 +107,14 @@ static bool fast_header(const char *line, const char *end, long *length, bool *i
     return true;
 }
 
+/* The CRLF CRLF that ends the header section, or NULL. */
+static const char *find_blank_line(const char *p, const char *end) {
+    for (; end - p >= 4; p++)
+        if (p[0] == '\r' && p[1] == '\n' && p[2] == '\r' && p[3] == '\n')
+            return p;
+    return NULL;
+}
+
 static long fast_frame(struct respparse *r, const char *buf, size_t len) {
     if (len < 19 || memcmp(buf, "HTTP/1.1 ", 9) || buf[12] != ' ')
         return 0;
@@ -118,7 +126,7 @@ static long fast_frame(struct respparse *r, const char *buf, size_t len) {
     }
     if (status < 200 || status == 204 || status == 304)
         return 0;
-    const char *end = memmem(buf, len, "\r\n\r\n", 4);
+    const char *end = find_blank_line(buf + 12, buf + len);
     if (!end)
         return 0;
     long length = -1;
