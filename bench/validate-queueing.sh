@@ -12,7 +12,9 @@
 # connects' minimum gives the round trip. (The full run also prints `srvlab model fit` on a
 # 5%-load run beside it.) The loads are fractions of that capacity; the prediction is
 # `srvlab model curve` plus the round trip. Measured latency runs from each request's actual
-# send ("service" in `srvlab load`); the loader's own send lag has its own column.
+# send ("service" in `srvlab load`); the loader's own send lag has its own column, and so has
+# the CPU that other processes took meanwhile (share of all CPUs), since a shared machine
+# slows a spinning server down.
 # Confidence intervals: 10 batches in send order, mean +- t(9) sd / sqrt(10).
 #
 # Usage: bench/validate-queueing.sh [options]
@@ -80,11 +82,24 @@ start_server() {
     URL_BASE="http://127.0.0.1:$(cat "$pf")"
 }
 
-# run_load RATE DURATION_S WARMUP_S URL JSON RAW [load options...]
+# CPU seconds: all CPUs busy (steal included), the server, and this shell's finished children.
+busy_s() { awk -v hz="$(getconf CLK_TCK)" '/^cpu /{print ($2+$3+$4+$7+$8+$9)/hz}' /proc/stat; }
+server_s() { awk -v hz="$(getconf CLK_TCK)" '{print ($14+$15)/hz}' "/proc/$SRV_PID/stat"; }
+children_s() { times | awk 'NR==2{gsub(/[ms]/," "); print $1*60+$2+$3*60+$4}'; }
+
+# run_load RATE DURATION_S WARMUP_S URL JSON RAW [load options...]. Sets OTHERS_CPU: the share
+# of all CPUs that processes other than this server and loader used meanwhile (percent).
 run_load() {
     local rate=$1 dur=$2 wu=$3 url=$4 json=$5 raw=$6; shift 6
+    local b0 s0 c0 t0 rc; b0=$(busy_s); s0=$(server_s); c0=$(children_s); t0=$(date +%s.%N)
     $LOAD_CPU "$SRVLAB" load -R "$rate" --arrival poisson -c 256 -d "${dur}s" --warmup "${wu}s" \
         -q --json "$json" --raw "$raw" "$@" "$url" >"$TMP/load.out" 2>&1
+    rc=$?
+    OTHERS_CPU=$(awk -v b="$(busy_s)" -v b0="$b0" -v s="$(server_s)" -v s0="$s0" \
+        -v c="$(children_s)" -v c0="$c0" -v t="$(date +%s.%N)" -v t0="$t0" -v n="$(nproc)" \
+        'BEGIN { o = ((b - b0) - (s - s0) - (c - c0)) / ((t - t0) * n) * 100;
+                 printf "%.0f", o < 0 ? 0 : o }')
+    return $rc
 }
 
 # json_get FILE EXPR: prints EXPR, Python over the document d.
@@ -174,8 +189,9 @@ row() {
     local c_mean c_p50 c_p90 c_p99
     c_mean=$(cell "$p_mean" "$m_mean" "$h_mean"); c_p50=$(cell "$p_p50" "$m_p50" "$h_p50")
     c_p90=$(cell "$p_p90" "$m_p90" "$h_p90"); c_p99=$(cell "$p_p99" "$m_p99" "$h_p99")
-    printf '| %s | %s | %s | %s | %s | %s | %s | %.0f us |\n' "$u" "$rate" "$n" "${c_mean%|*}" \
-        "${c_p50%|*}" "${c_p90%|*}" "${c_p99%|*}" "$lag" | tee -a "$OUT"
+    printf '| %s | %s | %s | %s | %s | %s | %s | %.0f us | %s%% |\n' "$u" "$rate" "$n" \
+        "${c_mean%|*}" "${c_p50%|*}" "${c_p90%|*}" "${c_p99%|*}" "$lag" "$OTHERS_CPU" |
+        tee -a "$OUT"
     [ "$quick" -eq 1 ] && quick_verdict "${c_mean#*|}"
 }
 
@@ -210,8 +226,8 @@ run_config() {
             printf ' `srvlab model fit` at 5%% load: %.0f us, cv %.2f.' "$fit_us" "$fit_cv"
         printf '\nCells: predicted / measured ±95%% CI in ms (error); * = prediction outside '
         printf 'the CI. Load average %s.\n\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
-        echo "| util | rate/s | requests | mean | p50 | p90 | p99 | send lag |"
-        echo "|---|---|---|---|---|---|---|---|"
+        echo "| util | rate/s | requests | mean | p50 | p90 | p99 | send lag | others' CPU |"
+        echo "|---|---|---|---|---|---|---|---|---|"
     } | tee -a "$OUT"
     for u in $utils; do
         row "$u" "$cap" "$svc_us" "$rtt_us" "$model_args" "$url" "$@"
