@@ -135,3 +135,7 @@ $(FUZZ_BUILD)/fuzz_conn: tests/fuzz/fuzz_conn.c $(FUZZ_SRCS) $(wildcard src/http
 fuzz: $(FUZZ_BUILD)/fuzz_conn
 	$(FUZZ_BUILD)/fuzz_conn -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 \
 		-print_final_stats=1 $(FUZZ_BUILD)/corpus tests/fuzz/corpus
+
+# Soak (scripts/soak.sh, not part of make test): SOAK_REQUESTS=100000 for the short version.
+soak: $(BIN)
+	@bash scripts/soak.sh
