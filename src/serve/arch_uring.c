@@ -298,13 +298,11 @@ static void on_data(struct uloop *l, struct uconn *uc, const char *data, size_t 
 }
 
 static void on_recv(struct uloop *l, struct uconn *uc, struct io_uring_cqe *cqe) {
-    bool has_more = cqe->flags & IORING_CQE_F_MORE;
-    if (!has_more)
+    if (!(cqe->flags & IORING_CQE_F_MORE))
         uc->flags &= (uint8_t)~U_RECV;
-    const char *data = NULL;
     if (cqe->flags & IORING_CQE_F_BUFFER) {
         unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
-        data = l->bufs + (size_t)bid * BUF_BYTES;
+        const char *data = l->bufs + (size_t)bid * BUF_BYTES;
         if (cqe->res > 0 && !(uc->flags & U_CLOSING))
             on_data(l, uc, data, (size_t)cqe->res); /* copied out: the buffer can go back */
         recycle(l, bid);
@@ -312,7 +310,7 @@ static void on_recv(struct uloop *l, struct uconn *uc, struct io_uring_cqe *cqe)
     if (uc->flags & U_CLOSING)
         return;
     if (cqe->res > 0 || cqe->res == -ENOBUFS) { /* ENOBUFS: the ring ran dry for a moment */
-        if (!has_more && !(uc->flags & U_CLOSING))
+        if (!(uc->flags & (U_RECV | U_CLOSING))) /* ended, and not re-armed by a linger */
             arm_recv(l, uc);
         return;
     }
