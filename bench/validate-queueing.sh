@@ -6,6 +6,7 @@
 #   mm1    serve --arch epoll,              keep-alive,           /work?cpu_us=MEAN&dist=exp
 #   mm1io  serve --arch pool --threads 1,   a connection/request, /work?io_us=MEAN&dist=exp
 #   mmc    serve --arch pool --threads C,   a connection/request, /work?io_us=MEAN&dist=exp
+#   poolka serve --arch pool --threads C,   keep-alive (NOT M/M/c: a worker holds a connection)
 #
 # Service time: a closed loop saturates the servers first; max capacity = servers / service
 # time (course notes) gives the service time with every per-request overhead included. The
@@ -18,7 +19,7 @@
 # Confidence intervals: 10 batches in send order, mean +- t(9) sd / sqrt(10).
 #
 # Usage: bench/validate-queueing.sh [options]
-#   --models LIST     mm1, mm1io, mmc, comma-separated (default mm1,mmc)
+#   --models LIST     mm1, mm1io, mmc, poolka, comma-separated (default mm1,mmc)
 #   --utils "LIST"    utilizations (default "0.3 0.5 0.7 0.8 0.9")
 #   --duration S      seconds per utilization (default 15), after a 2 s warm-up
 #   --mean-us N       mean service time for mm1 (default 1000) and mm1io/mmc (default 4000)
@@ -133,20 +134,26 @@ calibrate() {
         "$nservers * 1e6 / d['throughput_per_s'], d['connect']['min_us']") $fit"
 }
 
-# stats RAW WARMUP_S: "n lag_mean mean h p50 h p90 h p99 h" in microseconds over the requests
-# sent after the warm-up (h: 95% CI half-width by batch means).
+# stats RAW WARMUP_S: "n errors lag_mean mean h p50 h p90 h p99 h", times in microseconds, over
+# the requests due after the warm-up (h: 95% CI half-width by batch means; errors excluded).
 stats() {
     python3 - "$1" "$2" <<'PY'
 import math, sys
 raw, warmup_us = sys.argv[1], float(sys.argv[2]) * 1e6
-rows = []
+rows, errors = [], 0
 with open(raw) as f:
     next(f)
     for line in f:
         _, intended, sent, done, status, err = line.rstrip("\n").split(",")
-        if err or int(sent) < 0 or float(intended) < warmup_us:
+        if float(intended) < warmup_us:
+            continue
+        if err or int(sent) < 0:
+            errors += 1
             continue
         rows.append((int(intended), int(done) - int(sent), int(sent) - int(intended)))
+if len(rows) < 20:
+    print(len(rows), errors, *(["nan"] * 9))
+    sys.exit(0)
 rows.sort()
 def summary(v):
     v = sorted(v)
@@ -155,7 +162,7 @@ def summary(v):
 lat = [r[1] for r in rows]
 overall, nb = summary(lat), 10
 batches = [summary(lat[i * len(lat) // nb:(i + 1) * len(lat) // nb]) for i in range(nb)]
-out = [str(len(rows)), f"{sum(r[2] for r in rows) / len(rows):.1f}"]
+out = [str(len(rows)), str(errors), f"{sum(r[2] for r in rows) / len(rows):.1f}"]
 for k in range(4):
     xs = [b[k] for b in batches]
     m = sum(xs) / nb
@@ -191,9 +198,15 @@ row() {
     # shellcheck disable=SC2086
     "$SRVLAB" model curve $model_args --service "${svc_us}us" --rtt "${rtt_us}us" \
         --from "$u" --to "$u" --format csv >"$TMP/pred.csv" || { STATUS=1; return; }
-    local p_mean p_p50 p_p90 p_p99 n lag m_mean h_mean m_p50 h_p50 m_p90 h_p90 m_p99 h_p99
+    local p_mean p_p50 p_p90 p_p99 n errs lag m_mean h_mean m_p50 h_p50 m_p90 h_p90 m_p99 h_p99
     IFS=, read -r _ _ p_mean p_p50 p_p90 p_p99 _ < <(tail -1 "$TMP/pred.csv")
-    read -r n lag m_mean h_mean m_p50 h_p50 m_p90 h_p90 m_p99 h_p99 < <(stats "$TMP/r.raw" "$warmup")
+    read -r n errs lag m_mean h_mean m_p50 h_p50 m_p90 h_p90 m_p99 h_p99 \
+        < <(stats "$TMP/r.raw" "$warmup")
+    [ "$errs" -gt 0 ] && n="$n ($errs failed)"
+    if [ "$lag" = nan ]; then
+        echo "| $u | $rate | $n | too few responses | | | | | $OTHERS_CPU% |" | tee -a "$OUT"
+        STATUS=1; return
+    fi
     local c_mean c_p50 c_p90 c_p99
     c_mean=$(cell "$p_mean" "$m_mean" "$h_mean"); c_p50=$(cell "$p_p50" "$m_p50" "$h_p50")
     c_p90=$(cell "$p_p90" "$m_p90" "$h_p90"); c_p99=$(cell "$p_p99" "$m_p99" "$h_p99")
@@ -261,12 +274,17 @@ for m in "${model_list[@]}"; do
         run_config "M/M/1 without CPU: serve --arch pool --threads 1, a connection per request, /work?io_us=$io_mean_us&dist=exp" \
             "--model mm1" "$URL_BASE/work?io_us=$io_mean_us&dist=exp" 1 "$io_mean_us" \
             --no-keepalive ;;
+    poolka)
+        start_server --arch pool --threads "$servers"
+        run_config "NOT M/M/c (the lesson): serve --arch pool --threads $servers with keep-alive, /work?io_us=$io_mean_us&dist=exp" \
+            "--model mmc --servers $servers" "$URL_BASE/work?io_us=$io_mean_us&dist=exp" \
+            "$servers" "$io_mean_us" ;;
     mmc)
         start_server --arch pool --threads "$servers"
         run_config "M/M/c, c = $servers: serve --arch pool --threads $servers, a connection per request, /work?io_us=$io_mean_us&dist=exp" \
             "--model mmc --servers $servers" "$URL_BASE/work?io_us=$io_mean_us&dist=exp" \
             "$servers" "$io_mean_us" --no-keepalive ;;
-    *) echo "validate-queueing: unknown model '$m' (mm1, mm1io or mmc)" >&2; exit 2 ;;
+    *) echo "validate-queueing: unknown model '$m' (mm1, mm1io, mmc or poolka)" >&2; exit 2 ;;
     esac
     stop_server
 done
