@@ -81,8 +81,10 @@ int fib_accept(int listen_fd, struct sockaddr *addr, socklen_t *addrlen, int fla
 /* Sends all len bytes (partial writes continue after a wait). Returns 0 or as above. */
 int fib_write_all(int fd, const void *buf, size_t len, uint64_t deadline_us);
 
-/* sendfile()s len bytes of file_fd from *off (advanced by what was sent). 0 or as above. */
-int fib_sendfile(int fd, int file_fd, off_t *off, size_t len, uint64_t deadline_us);
+/* sendfile()s up to len bytes of file_fd from *off (advanced by what was sent), parking while
+ * the socket is full. Returns bytes sent (> 0; 0 only when len is 0 or the file ended), or as
+ * above. */
+ssize_t fib_sendfile(int fd, int file_fd, off_t *off, size_t len, uint64_t deadline_us);
 
 /* Forgets the netpoller's state for fd and closes it. Fibers must close fds they waited on with
  * this, not close(2), since the fd number may come back for another connection. */

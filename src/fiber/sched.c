@@ -478,20 +478,15 @@ int fib_accept(int listen_fd, struct sockaddr *addr, socklen_t *addrlen, int fla
     }
 }
 
-int fib_sendfile(int fd, int file_fd, off_t *off, size_t len, uint64_t deadline_us) {
-    while (len > 0) {
+ssize_t fib_sendfile(int fd, int file_fd, off_t *off, size_t len, uint64_t deadline_us) {
+    for (;;) {
         ssize_t n = sendfile(fd, file_fd, off, len);
-        if (n == 0)
-            return -EIO; /* the file shrank under us */
-        if (n > 0) {
-            len -= (size_t)n;
-            continue;
-        }
+        if (n >= 0)
+            return n;
         int rc = wait_or_fail(fd, FIB_OUT, deadline_us);
         if (rc < 0)
             return rc;
     }
-    return 0;
 }
 
 int fib_close(int fd) {

@@ -13,6 +13,7 @@
 
 #include "fiber/fiber.h"
 #include "http/conn.h"
+#include "http/metrics.h"
 #include "net/sock.h"
 #include "serve/arch.h"
 
@@ -35,10 +36,6 @@ struct gconn {
 
 static __thread struct green *G;
 
-static uint64_t deadline_after(uint64_t us) {
-    return us ? conn_now_us() + us : FIB_NO_DEADLINE;
-}
-
 static void track(struct gconn *gc) {
     gc->fib = fib_self();
     gc->prev = NULL;
@@ -59,46 +56,48 @@ static void untrack(struct gconn *gc) {
 
 /* ---- the connection fiber: srv_serve_blocking with fiber calls ---------------------------- */
 
-/* A write that makes no progress for the idle timeout ends the connection (a reader that
- * stopped reading must not hold its fiber forever). */
+/* The core's deadline for the connection's next progress (header, body, idle or send timeout). */
+static uint64_t deadline_of(const struct conn *c) {
+    uint64_t d = conn_deadline_us(c);
+    return d ? d : FIB_NO_DEADLINE;
+}
+
+/* Each write gets the send timeout afresh: it counts from the last progress, not the start. */
 static int flush(int fd, struct conn *c) {
-    uint64_t deadline = deadline_after(G->srv->opts->idle_timeout_us);
     size_t len;
-    const char *p = conn_out(c, &len);
-    if (p) {
-        int rc = fib_write_all(fd, p, len, deadline);
-        if (rc < 0)
-            return rc;
-        conn_out_sent(c, len);
+    const char *p;
+    while ((p = conn_out(c, &len))) {
+        ssize_t n = fib_write(fd, p, len, deadline_of(c));
+        if (n < 0)
+            return (int)n;
+        conn_out_sent(c, (size_t)n);
     }
     int file_fd;
     off_t off;
-    if (conn_file(c, &file_fd, &off, &len)) {
+    while (conn_file(c, &file_fd, &off, &len)) {
         off_t start = off;
-        int rc = fib_sendfile(fd, file_fd, &off, len, deadline);
+        ssize_t n = fib_sendfile(fd, file_fd, &off, len, deadline_of(c));
+        if (n <= 0)
+            return n < 0 ? (int)n : -EIO; /* 0: the file shrank under us */
         conn_file_sent(c, (size_t)(off - start));
-        if (rc < 0)
-            return rc;
     }
     return 0;
 }
 
-/* Waits until fd is readable. Returns 1 readable, 0 close now (idle timeout, or shutdown with
- * no request in progress), -errno on error. An idle connection first gives its buffers back,
- * so that while parked it holds only its fiber's few touched stack pages. */
+/* Waits until fd is readable. Returns 1 readable, 0 close now (shutdown with no request in
+ * progress), -ETIMEDOUT when the connection's deadline passed, -errno on error. An idle
+ * connection first gives its buffers back, so that while parked it holds only its fiber's few
+ * touched stack pages. */
 static int wait_readable(struct srv *srv, int fd, struct conn *c) {
-    uint64_t deadline = deadline_after(srv->opts->idle_timeout_us);
     for (;;) {
         bool is_idle = conn_is_idle(c);
         if (is_idle && srv_stopping())
             return 0;
         if (is_idle)
             conn_shrink(c);
-        int rc = fib_wait_fd(fd, FIB_IN, deadline);
+        int rc = fib_wait_fd(fd, FIB_IN, deadline_of(c));
         if (rc == -ECANCELED) /* shutdown woke us: re-check */
             continue;
-        if (rc == -ETIMEDOUT)
-            return 0;
         return rc < 0 ? rc : 1;
     }
 }
@@ -107,7 +106,7 @@ static int wait_readable(struct srv *srv, int fd, struct conn *c) {
 static void lingering_close(int fd, int timeout_ms) {
     char sink[1024];
     shutdown(fd, SHUT_WR);
-    uint64_t deadline = deadline_after((uint64_t)timeout_ms * 1000);
+    uint64_t deadline = conn_now_us() + (uint64_t)timeout_ms * 1000;
     for (int rounds = 0; rounds < 256; rounds++)
         if (fib_read(fd, sink, sizeof sink, deadline) <= 0)
             break;
@@ -120,6 +119,9 @@ static void serve_conn(void *arg) {
     struct gconn gc;
     conn_init(&gc.c);
     track(&gc);
+    bool has_ts = metrics_enabled();
+    if (has_ts)
+        sock_enable_rx_timestamps(fd);
     for (;;) {
         enum conn_status st = conn_process(&gc.c, 0);
         if (flush(fd, &gc.c) < 0)
@@ -138,17 +140,40 @@ static void serve_conn(void *arg) {
             continue;
         size_t space;
         char *buf = conn_rbuf(&gc.c, &space);
-        ssize_t n = buf ? recv(fd, buf, space, MSG_DONTWAIT) : -1;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            if (wait_readable(srv, fd, &gc.c) <= 0)
+        if (!buf)
+            break;
+        uint64_t arrival_ns = 0;
+        ssize_t n = has_ts ? sock_recv_ts(fd, buf, space, MSG_DONTWAIT, &arrival_ns)
+                           : recv(fd, buf, space, MSG_DONTWAIT);
+        if (n < 0 && !has_ts)
+            n = -errno;
+        if (n == -EAGAIN || n == -EWOULDBLOCK) {
+            int rc = wait_readable(srv, fd, &gc.c);
+            if (rc == -ETIMEDOUT) {
+                conn_timeout(&gc.c); /* 408 when a request was being read */
+                bool is_sent = flush(fd, &gc.c) == 0;
+                untrack(&gc);
+                conn_free(&gc.c);
+                if (is_sent)
+                    lingering_close(fd, 200);
+                else
+                    fib_close(fd);
+                return;
+            }
+            if (rc <= 0)
                 break;
             continue;
         }
-        if (n < 0 && errno == EINTR)
+        if (n == -EINTR)
             continue;
         if (n <= 0)
             break;
-        conn_rdone(&gc.c, (size_t)n);
+        if (arrival_ns) {
+            metrics_set_arrival_source(METRICS_ARRIVAL_KERNEL);
+            conn_rdone_ts(&gc.c, (size_t)n, arrival_ns);
+        } else {
+            conn_rdone(&gc.c, (size_t)n);
+        }
     }
     untrack(&gc);
     conn_free(&gc.c);
@@ -179,6 +204,12 @@ static void accept_loop(void *arg) {
             close(fd);
         }
     }
+    /* Connections the kernel already completed carry requests in flight: serve them (they
+     * get Connection: close), as srv_accept() does for the blocking architectures. */
+    int fd;
+    while ((fd = srv_accept_nb(g->srv, g->listen_fd, true)) >= 0)
+        if (fib_spawn(serve_conn, (void *)(intptr_t)fd) < 0)
+            close(fd);
     g->acceptor = NULL;
     fib_close(g->listen_fd);
 }
