@@ -8,7 +8,7 @@ out=$(SRVLAB="$SRVLAB" timeout 60 bash bench/validate-queueing.sh --quick 2>&1);
 echo "$out" | sed 's/^/# /'
 case $rc in
     0) ok "M/M/1 at 30%: measured mean within 15% of the prediction" ;;
-    3) skip "M/M/1 validation inconclusive: $(tail -1 <<<"$out")" ;;
+    3) skip "M/M/1 validation: $(tail -1 <<<"$out")" ;;
     *) not_ok "M/M/1 validation (exit $rc): $(tail -1 <<<"$out")" ;;
 esac
 e2e_done
