@@ -54,7 +54,8 @@ struct conn {
     bool is_listed;     /* on the thread's idle stack (open loop) */
     bool wants_out;     /* EPOLLOUT is registered */
     int heap_index;     /* position in the wake-up heap, -1 when absent */
-    struct conn *next;  /* idle or free stack link */
+    struct conn *next_idle; /* idle stack link (open loop) */
+    struct conn *next_free; /* free stack link: closed slots */
     struct respparse rp;
 };
 
@@ -408,8 +409,10 @@ static void conn_close(struct thread *t, struct conn *c) {
     c->first_byte_ns = 0;
     c->wants_out = false;
     t->open_count--;
-    c->next = t->free;
-    t->free = c;
+    if (t->o->rate_per_s > 0) { /* the closed loop reopens its own slots */
+        c->next_free = t->free;
+        t->free = c;
+    }
 }
 
 /* Binds to 127.0.0.x before connecting, so that each source address brings its own ephemeral
@@ -565,14 +568,14 @@ static void idle_push(struct thread *t, struct conn *c) {
         !t->o->is_keepalive)
         return;
     c->is_listed = true;
-    c->next = t->idle;
+    c->next_idle = t->idle;
     t->idle = c;
 }
 
 static struct conn *idle_pop(struct thread *t) {
     while (t->idle) {
         struct conn *c = t->idle;
-        t->idle = c->next;
+        t->idle = c->next_idle;
         c->is_listed = false;
         if (c->state != CONN_CLOSED && c->inflight < t->o->pipeline)
             return c;
@@ -586,11 +589,11 @@ static struct conn *open_spare(struct thread *t, uint64_t now, int *rc) {
     struct conn *c = t->free;
     if (!c)
         return NULL;
-    t->free = c->next;
+    t->free = c->next_free;
     *rc = conn_open(t, c, now);
     if (*rc == 0)
         return c;
-    c->next = t->free;
+    c->next_free = t->free;
     t->free = c;
     return NULL;
 }
@@ -696,7 +699,8 @@ static bool on_response(struct thread *t, struct conn *c, uint64_t now) {
             conn_fail(t, c, LOAD_ERR_CLOSED, now);
         else {
             conn_close(t, c);
-            after_close(t, c, now, false);
+            if (t->o->rate_per_s == 0)
+                closed_after_response(t, c, now); /* the think time applies here too */
         }
         return false;
     }
@@ -900,7 +904,7 @@ static int thread_alloc(struct thread *t, uint32_t conns) {
         c->heap_index = -1;
         c->connect_us = -1;
         c->ring = &t->rings[(size_t)i * o->pipeline];
-        c->next = t->free;
+        c->next_free = t->free;
         t->free = c;
     }
     return 0;

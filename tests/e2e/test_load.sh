@@ -169,6 +169,10 @@ load -n 3 --interval 50ms "$N"
 expect_eq "sampling mode prints each sample" "0 3" \
     "$RC $(grep -cE '^ +[0-9]+  status 200  connect' "$E2E_TMP/out")"
 
+load -n 3 --interval 50ms --no-keepalive "$N"
+expect_eq "sampling mode without keep-alive: a connect time for every sample" "0 3" \
+    "$RC $(grep -cE '^ +[0-9]+  status 200  connect [0-9.]+[mu]?s ' "$E2E_TMP/out")"
+
 load -c 2 -n 200 --slo 'p99<10s,errors<1%' "$N"
 check "--slo met: exit 0 and a verdict table" test "$RC" -eq 0 -a "$(grep -c 'met$' "$E2E_TMP/out")" -ge 2
 load -c 2 -n 200 --slo 'p99<10s,max<1us' "$N"
