@@ -8,7 +8,9 @@ ephemeral ports of one address do not run out), sends one GET / on each and read
 (one connection at a time: the server holds at most one request buffer), prints
 'ready n=N ok=OK', then waits until the file F exists (the caller measures memory meanwhile;
 without --go-file it goes on at once). Then it sends GET / on every connection at once, reads
-every answer and prints 'again ok=OK ms=MS'. OK counts 200 responses with the 13-byte body."""
+every answer and prints 'again ok=OK ms=MS'. OK counts 200 responses with the 13-byte body.
+(manyconns.py answers and then holds; this one holds idle, then has every connection answered
+again, which is the green target: idle connections cost little and still work.)"""
 import argparse, os, resource, selectors, socket, sys, time
 
 p = argparse.ArgumentParser()
