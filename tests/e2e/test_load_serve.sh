@@ -51,6 +51,17 @@ expect_eq "--slo violated by a 1 ms service time: exit 1" 1 "$RC"
 
 stop_pid "$SRV_PID" >/dev/null
 
+# Idle keep-alive connections closed by the server (20 ms) between open-loop sends (50 ms apart)
+# are noticed and replaced, not counted as errors.
+if start_srvlab epoll --idle-timeout 20ms; then
+    load --json "$E2E_TMP/idle.json" -R 20 -c 4 -n 20 "$SRV_URL/"
+    expect_eq "server closes idle connections: 20 ok, no errors, new connections opened" \
+        "0 20 0 True" "$RC $(json "$E2E_TMP/idle.json" 'd["ok"]') $(json "$E2E_TMP/idle.json" 'd["errors"]["total"]') $(json "$E2E_TMP/idle.json" 'd["connects"] >= 10')"
+    stop_pid "$SRV_PID" >/dev/null
+else
+    not_ok "srvlab serve --idle-timeout starts"
+fi
+
 # The stall: 300 ms every second. Open loop at 400/s sees it (theory: p90 = 300ms * (1 - 0.1/0.3)
 # = 200ms, p99 = 290ms); a closed loop with 4 connections sends almost nothing during the stall,
 # so its p90 stays far below it.
