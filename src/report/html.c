@@ -154,8 +154,10 @@ static void summary_table(FILE *f, const struct report *rep) {
           "of the rate). p99 at 50% load: open loop at half the max throughput. Memory per "
           "connection: server memory (proportional set size, summed over its processes, so "
           "shared pages count once) at 1000 connections minus at 1, over the extra "
-          "connections; the kernel's socket buffers are not in it. CPU per request: server CPU time (user + system, all threads and children) "
-          "over the responses of the max-throughput run. Full precision in "
+          "connections (none when over 1% of those requests failed: the server did not hold "
+          "them); the kernel's socket buffers are not in it. CPU per request: server CPU "
+          "time (user + system, all threads and children) over the responses of the "
+          "max-throughput run. Full precision in "
           "<a href=\"summary.csv\">summary.csv</a>.</small></p>\n",
           f);
 }

@@ -488,6 +488,10 @@ static int prepare(struct sweep_opts *o, int argc, char **argv) {
         fprintf(stderr, "srvlab sweep: mkdir %s: %s\n", o->out_dir, strerror(errno));
         return 1;
     }
+    /* Absolute from here on: peers (nginx -p) resolve paths against their own prefix. */
+    static char abs_dir[4096];
+    if (realpath(o->out_dir, abs_dir))
+        o->out_dir = abs_dir;
     return 0;
 }
 

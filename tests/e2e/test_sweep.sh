@@ -9,11 +9,14 @@ ARCH_B=${SWEEP_ARCHS_B:-thread}
 OUTD="$E2E_TMP/sweep"
 
 # ---- one quick sweep ----
+# nginx too when installed; --out relative, as users type it (peers need absolute paths).
+PEERS=none; NSERVERS=2
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] && { PEERS=nginx; NSERVERS=3; }
 start=$(date +%s)
-"$SRVLAB" sweep --quick --archs "$ARCH_A,$ARCH_B" --peers none --duration 300ms \
-    --out "$OUTD" >"$E2E_TMP/sweep.out" 2>"$E2E_TMP/sweep.err"
+"$SRVLAB" sweep --quick --archs "$ARCH_A,$ARCH_B" --peers "$PEERS" --duration 300ms \
+    --out "$(realpath --relative-to=. "$OUTD")/" >"$E2E_TMP/sweep.out" 2>"$E2E_TMP/sweep.err"
 rc=$?
-echo "# sweep of $ARCH_A,$ARCH_B took $(( $(date +%s) - start ))s"
+echo "# sweep of $ARCH_A,$ARCH_B and peers: $PEERS took $(( $(date +%s) - start ))s"
 expect_eq "sweep exits 0" 0 "$rc"
 [ "$rc" -eq 0 ] || sed 's/^/# /' "$E2E_TMP/sweep.err" | tail -5
 check "index.html written" test -s "$OUTD/index.html"
@@ -21,7 +24,8 @@ check "summary table on stdout" grep -q "^$ARCH_A " "$E2E_TMP/sweep.out"
 check "sweep says how it pinned" grep -q "pinn" "$E2E_TMP/sweep.err"
 check "page has the summary table" grep -q 'id="summary-table"' "$OUTD/index.html"
 check "page has a row per server" \
-    test "$(grep -c '<tr data-server=' "$OUTD/index.html")" -eq 2
+    test "$(grep -c '<tr data-server=' "$OUTD/index.html")" -eq "$NSERVERS"
+[ "$PEERS" = nginx ] && check "nginx peer measured" grep -q '^nginx .* ok$' "$E2E_TMP/sweep.out"
 check "raw data kept (json, hgrm, csv)" \
     test -s "$(ls "$OUTD/runs/$ARCH_A/"*-low.json)" -a -s "$(ls "$OUTD/runs/$ARCH_A/"*-low.hgrm)" \
     -a -s "$(ls "$OUTD/runs/$ARCH_A/"*-low.csv)"
