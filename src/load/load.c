@@ -414,11 +414,6 @@ int load_main(int argc, char **argv) {
     return status;
 }
 
-int merge_main(int argc, char **argv) {
-    fprintf(stderr, "srvlab %s: not built yet (issue 6)\n", argv[0]);
-    return 2;
-}
-
 int compare_main(int argc, char **argv) {
     fprintf(stderr, "srvlab %s: not built yet (issue 6)\n", argv[0]);
     return 2;

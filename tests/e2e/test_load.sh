@@ -178,6 +178,36 @@ check "--slo met: exit 0 and a verdict table" test "$RC" -eq 0 -a "$(grep -c 'me
 load -c 2 -n 200 --slo 'p99<10s,max<1us' "$N"
 check "--slo violated: exit 1, the rule marked" test "$RC" -eq 1 -a "$(grep -c 'max<1us.*VIOLATED' "$E2E_TMP/out")" -eq 1
 
+# Two loaders at once, merged: counts add up to what nginx logged, and the merged percentiles
+# match the percentiles of all raw samples together (within the histogram's precision).
+: >"$NDIR/access.log"
+load --json "$E2E_TMP/m1.json" --raw "$E2E_TMP/m1.raw" -R 400 -c 8 -d 1s "$N" &
+M1=$!
+load --json "$E2E_TMP/m2.json" --raw "$E2E_TMP/m2.raw" -R 300 -c 8 -d 1s --arrival poisson "$N"
+wait "$M1"
+logged=$(logged_since 700)
+timeout 10 "$SRVLAB" merge --json "$E2E_TMP/m.json" "$E2E_TMP/m1.json" "$E2E_TMP/m2.json" \
+    >"$E2E_TMP/merge.out" 2>&1
+expect_eq "merge: exit 0, requests add up to what nginx logged" "0 $logged $logged" \
+    "$? $(json "$E2E_TMP/m.json" 'd["requests"]') $(json "$E2E_TMP/m.json" 'd["latency"]["histogram"]["count"]')"
+expect_eq "merge: percentiles equal those of all raw samples (within 0.1%)" "True" "$(python3 - \
+    "$E2E_TMP/m.json" "$E2E_TMP/m1.raw" "$E2E_TMP/m2.raw" <<'PY'
+import csv, json, math, sys
+m = json.load(open(sys.argv[1]))
+lat = sorted(int(r["done_us"]) - int(r["intended_us"]) for f in sys.argv[2:]
+             for r in csv.DictReader(open(f)) if r["status"] == "200")
+ok = len(lat) == m["latency"]["count"]
+for p in ("50", "90", "99"):
+    want = lat[max(1, math.ceil(float(p) / 100 * len(lat))) - 1]
+    ok &= abs(m["latency"]["percentiles"][p] - want) <= want * 0.001 + 2
+print(ok)
+PY
+)"
+timeout 10 "$SRVLAB" merge "$E2E_TMP/m1.json" >/dev/null 2>&1
+expect_eq "merge: one file is a usage error" 2 "$?"
+timeout 10 "$SRVLAB" merge "$E2E_TMP/m1.json" "$E2E_TMP/o.csv" >/dev/null 2>&1
+expect_eq "merge: a file that is not srvlab load JSON fails" 1 "$?"
+
 # Killed mid-run: the run goes on, counts what happened, ends on time.
 load --json "$E2E_TMP/k.json" -R 2000 -c 20 -d 2s --timeout 500ms "$N" &
 LPID=$!
