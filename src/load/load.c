@@ -413,8 +413,3 @@ int load_main(int argc, char **argv) {
     free_opts(&o);
     return status;
 }
-
-int compare_main(int argc, char **argv) {
-    fprintf(stderr, "srvlab %s: not built yet (issue 6)\n", argv[0]);
-    return 2;
-}

@@ -108,7 +108,10 @@ static void read_options(struct run *r) {
     o->timeout_us = (uint64_t)(json_number(json_get(v, "timeout_s"), 0) * 1e6);
     bool is_sampling = !strcmp(json_string(json_get(v, "mode"), ""), "sampling");
     uint64_t think_us = (uint64_t)(json_number(json_get(v, "think_s"), 0) * 1e6);
-    (is_sampling ? o->interval_us : o->think_us) = think_us;
+    if (is_sampling)
+        o->interval_us = think_us;
+    else
+        o->think_us = think_us;
 }
 
 static int read_seconds(struct run *r) {
@@ -377,13 +380,14 @@ static const char merge_usage[] =
     "averaged), counts and rates add, and the validity verdict is recomputed.\n"
     "\n"
     "Options:\n"
-    "  -o, --output <FILE>   write the merged result as JSON, same schema (default: none)\n"
+    "  -o, --output <FILE>   write the merged result as JSON, same schema, - for stdout\n"
+    "                        (--json <FILE> is the same; default: none)\n"
     "      --slo <LIST>      judge the merged run, e.g. 'p99<10ms,errors<0.1%'\n"
     "  -q, --quiet           no summary on stdout\n"
     "  -h, --help            this help\n"
     "\n"
-    "Exit status: 0 merged (SLO met), 1 SLO violated, 2 usage error or unreadable input,\n"
-    "3 SLO inconclusive.\n"
+    "Exit status: 0 merged (SLO met), 1 an input cannot be read or is not srvlab load JSON,\n"
+    "or the SLO is violated, 2 usage error, 3 SLO inconclusive.\n"
     "\n"
     "Example:\n"
     "  srvlab merge -o all.json host1.json host2.json\n";
@@ -407,7 +411,8 @@ struct merge_opts {
 /* Returns 0, 1 for help, or 2 (usage message printed). */
 static int merge_parse(int argc, char **argv, struct merge_opts *mo) {
     static const struct option opts[] = {
-        {"output", required_argument, NULL, 'o'}, {"slo", required_argument, NULL, 's'},
+        {"output", required_argument, NULL, 'o'}, {"json", required_argument, NULL, 'o'},
+        {"slo", required_argument, NULL, 's'},
         {"quiet", no_argument, NULL, 'q'},        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     int c;
@@ -428,8 +433,8 @@ static int merge_parse(int argc, char **argv, struct merge_opts *mo) {
         default: return cli_error("merge", "unknown option '%s'", argv[optind - 1]);
         }
     }
-    if (argc - optind < 1)
-        return cli_error("merge", "no result files given");
+    if (argc - optind < 2)
+        return cli_error("merge", "want at least two result files");
     if (argc - optind > MERGE_MAX_RUNS)
         return cli_error("merge", "at most %d files", MERGE_MAX_RUNS);
     return 0;
@@ -485,7 +490,7 @@ int merge_main(int argc, char **argv) {
     int count = argc - optind;
     if (merge_runs(argv + optind, count, &m, &spread_s) < 0) {
         run_free(&m);
-        return 2;
+        return 1;
     }
     if (spread_s > START_SPREAD_S)
         fprintf(stderr, "srvlab merge: warning: runs started %.1fs apart; merge adds runs made at"
@@ -499,7 +504,7 @@ int merge_main(int argc, char **argv) {
         rc = write_merged(mo.out_path, &m, argv + optind, count, mo.has_slo ? &mo.slo : NULL, &v);
         if (rc < 0) {
             fprintf(stderr, "srvlab merge: %s: %s\n", mo.out_path, strerror(-rc));
-            status = 2;
+            status = 1;
         }
     }
     run_free(&m);
@@ -600,7 +605,7 @@ static void fmt_signed_us(char *buf, size_t len, double us) {
 
 static void print_row(const char *name, const struct cmp_row *row) {
     const struct stats_diff *d = &row->d;
-    char a[32], b[32], diff[32], lo[32], hi[32], iv[72], pct[16] = "";
+    char a[32], b[32], diff[40], lo[40], hi[40], iv[96], pct[16] = "";
     units_fmt_duration(a, sizeof a, d->a);
     units_fmt_duration(b, sizeof b, d->b);
     fmt_signed_us(diff, sizeof diff, d->diff);
