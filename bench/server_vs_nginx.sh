@@ -46,12 +46,14 @@ start() {
     local server=$1 port=$2 cpus=$3 pin=()
     [ -n "$cpus" ] && pin=(taskset -c "$cpus")
     case $server in
-    nginx | nginx2)
-        local dir="$TMP/nginx.$port" workers=1
-        [ "$server" = nginx2 ] && workers=2
+    nginx | nginx2 | nginx2-affinity)
+        local dir="$TMP/nginx.$port" workers=1 affinity=()
+        [ "$server" != nginx ] && workers=2
+        # nginx's own pinning (reactors pins its loops), to compare like with like.
+        [ "$server" = nginx2-affinity ] && affinity=(-e 's/^master_process on;/&\nworker_cpu_affinity auto;/')
         mkdir -p "$dir/logs"
         # The same substitution as tests/e2e/lib.sh start_nginx.
-        sed -e "s/@PORT@/$port/" -e "s/@WORKERS@/$workers/" -e "s#@DIR@#$dir#" \
+        sed -e "s/@PORT@/$port/" -e "s/@WORKERS@/$workers/" -e "s#@DIR@#$dir#" "${affinity[@]}" \
             peers/nginx.conf >"$dir/nginx.conf"
         "${pin[@]}" "$NGINX" -p "$dir" -c "$dir/nginx.conf" -e "$dir/logs/error.log" \
             >/dev/null 2>&1 </dev/null &
@@ -166,9 +168,10 @@ reactors() {
         measure reactors "reactors --threads 2" "" ""
         measure reactors-exclusive "reactors --threads 2 --listener exclusive" "" ""
         measure nginx-2-workers nginx2 "" ""
+        measure nginx-2-workers-affinity nginx2-affinity "" ""
     done
-    table "Unpinned, both cores: reactors (2 loops) vs nginx (2 workers), wrk -t1 -c$CONNS (median of $ROUNDS x $DURATION)" \
-        nginx-2-workers reactors reactors-exclusive nginx-2-workers
+    table "Unpinned, both cores: reactors (2 loops, each pins itself to a core) vs nginx (2 workers), wrk -t1 -c$CONNS (median of $ROUNDS x $DURATION)" \
+        nginx-2-workers reactors reactors-exclusive nginx-2-workers nginx-2-workers-affinity
 }
 
 pipeline() {

@@ -123,11 +123,11 @@ static bool offload(struct evconn_loop *el, struct evconn *e) {
         pthread_mutex_unlock(&p->lock);
         return false; /* no memory for the queue: run it on the loop */
     }
+    evconn_set_busy(e); /* before a worker can have it */
     p->jobs[(p->jobs_head + p->jobs_len) % p->jobs_cap] = e;
     p->jobs_len++;
     pthread_cond_signal(&p->has_job);
     pthread_mutex_unlock(&p->lock);
-    evconn_set_busy(e);
     return true;
 }
 

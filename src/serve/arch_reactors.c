@@ -3,12 +3,14 @@
  * by hash (--listener reuseport, the default), or all loops share one listener registered
  * with EPOLLEXCLUSIVE (--listener exclusive), which wakes one loop per connection but always
  * the same one first, so a loop over its share of connections steps back for a moment (see
- * evconn.c). A connection stays on the loop that accepted it.
+ * evconn.c). A connection stays on the loop that accepted it; loop i is pinned to the i-th
+ * CPU the process may use.
  *
  *     listener 0 --> loop 0 (thread 0): recv -> conn_process -> send, timers
  *     listener 1 --> loop 1 (thread 1): ...          (or: one listener -> any idle loop) */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,11 +22,30 @@
 struct reactor {
     struct evconn_loop el;
     pthread_t tid;
+    int index;
     int rc;
 };
 
+/* Loop i runs on the i-th CPU this process may use (one loop per core, as nginx's
+ * worker_cpu_affinity auto): no migrations, the loop's memory stays in that core's caches. */
+static void pin_to_cpu(int i) {
+    cpu_set_t allowed, one;
+    if (sched_getaffinity(0, sizeof allowed, &allowed) < 0 || CPU_COUNT(&allowed) < 2)
+        return;
+    int k = i % CPU_COUNT(&allowed);
+    for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+        if (!CPU_ISSET(cpu, &allowed) || k-- > 0)
+            continue;
+        CPU_ZERO(&one);
+        CPU_SET(cpu, &one);
+        pthread_setaffinity_np(pthread_self(), sizeof one, &one);
+        return;
+    }
+}
+
 static void *reactor_main(void *arg) {
     struct reactor *r = arg;
+    pin_to_cpu(r->index);
     r->rc = evconn_loop_run(&r->el);
     return NULL;
 }
@@ -78,6 +99,7 @@ static int run(struct srv *srv) {
     int rc = start_loops(srv, rs, n, is_shared);
     int started = 0;
     for (; rc == 0 && started < n; started++) {
+        rs[started].index = started;
         rc = -pthread_create(&rs[started].tid, NULL, reactor_main, &rs[started]);
         if (rc < 0)
             break;
