@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -180,6 +181,57 @@ void child_stop_server(struct server_proc *p) {
     }
     kill(-p->pid, SIGKILL); /* workers or connection processes left behind */
     p->pid = 0;
+}
+
+/* ---- The server's own metrics ---- */
+
+/* Reads the whole answer to a one-shot HTTP/1.0 request into buf (NUL-terminated). */
+static int http_get(int port, const char *path, char *buf, size_t cap) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    struct timeval tv = {1, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    char req[256];
+    int len = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", path);
+    size_t got = 0;
+    int rc = connect(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+                     send(fd, req, (size_t)len, MSG_NOSIGNAL) == len
+                 ? 0
+                 : -errno;
+    for (ssize_t n = 1; rc == 0 && n > 0 && got < cap - 1; got += (size_t)n)
+        if ((n = recv(fd, buf + got, cap - 1 - got, 0)) < 0)
+            rc = -errno;
+    close(fd);
+    buf[got] = '\0';
+    return rc;
+}
+
+static double prom_value(const char *text, const char *name) {
+    size_t len = strlen(name);
+    for (const char *p = text; (p = strstr(p, name)); p += len)
+        if ((p == text || p[-1] == '\n') && p[len] == ' ')
+            return strtod(p + len + 1, NULL);
+    return -1;
+}
+
+int child_fetch_metrics(int port, struct server_metrics *m) {
+    static char buf[65536];
+    int rc = http_get(port, "/metrics", buf, sizeof buf);
+    if (rc < 0)
+        return rc;
+    if (strncmp(buf, "HTTP/1.", 7) || strncmp(buf + 8, " 200", 4))
+        return -EPROTO;
+    m->queue_sum_s = prom_value(buf, "srvlab_queueing_delay_seconds_sum");
+    m->queue_count = prom_value(buf, "srvlab_queueing_delay_seconds_count");
+    m->service_sum_s = prom_value(buf, "srvlab_service_time_seconds_sum");
+    m->service_count = prom_value(buf, "srvlab_service_time_seconds_count");
+    bool is_ok = m->queue_sum_s >= 0 && m->queue_count >= 0 && m->service_sum_s >= 0 &&
+                 m->service_count >= 0;
+    return is_ok ? 0 : -EPROTO;
 }
 
 /* ---- CPU and memory from /proc ---- */

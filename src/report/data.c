@@ -38,6 +38,8 @@ static void write_run(struct json_writer *w, const struct run *r) {
     json_num(w, "start_unix_s", r->start_unix_s);
     json_num(w, "server_cpu_s", r->cpu_s);
     json_int(w, "server_rss_peak_kib", r->rss_peak_kib);
+    json_num(w, "server_queue_mean_us", r->queue_mean_us);
+    json_num(w, "server_service_mean_us", r->service_mean_us);
     json_int(w, "load_status", r->load_status);
     json_obj_end(w);
 }
@@ -123,6 +125,8 @@ static int read_runs(struct sweep_server *s, const struct json *runs) {
         r->start_unix_s = json_number(json_get(v, "start_unix_s"), 0);
         r->cpu_s = json_number(json_get(v, "server_cpu_s"), 0);
         r->rss_peak_kib = (long)json_integer(json_get(v, "server_rss_peak_kib"), 0);
+        r->queue_mean_us = json_number(json_get(v, "server_queue_mean_us"), NAN);
+        r->service_mean_us = json_number(json_get(v, "server_service_mean_us"), NAN);
         r->load_status = (int)json_integer(json_get(v, "load_status"), 0);
     }
     return 0;

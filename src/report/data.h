@@ -22,7 +22,9 @@ struct run {
     double fraction;          /* open and search: target / the server's max throughput */
     double start_unix_s;
     double cpu_s;             /* server CPU time spent during the run */
-    long rss_peak_kib;        /* server resident set, highest sample during the run */
+    long rss_peak_kib;        /* server memory (Pss), highest sample during the run */
+    double queue_mean_us;     /* server's own mean queueing delay in the run (/metrics), */
+    double service_mean_us;   /* and mean service time; NAN when the server has no /metrics */
     int load_status;          /* the loader's exit status */
     /* From the loader's files (data_read_run); has_result false when they are missing. */
     bool has_result;

@@ -12,6 +12,7 @@ static const char *const plot_titles[PLOT_KINDS] = {
     "Latency vs offered load, with the queueing model",
     "Throughput vs connections",
     "Latency CDF at a common load",
+    "Where the time goes: queueing, service, the rest",
     "Latency histogram per server",
     "Percentile spectrum",
     "Responses per second over time",

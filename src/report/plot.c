@@ -13,9 +13,9 @@
 
 #include "util/json.h"
 
-const char *const plot_names[PLOT_KINDS] = {"latency", "throughput", "cdf",
+const char *const plot_names[PLOT_KINDS] = {"latency", "throughput", "cdf",  "parts",
                                             "hist",    "spectrum",   "rate"};
-const bool plot_is_per_server[PLOT_KINDS] = {true, false, false, true, false, true};
+const bool plot_is_per_server[PLOT_KINDS] = {true, false, false, false, true, false, true};
 
 /* Sixteen colors that stay apart on white, for up to sixteen servers on one chart. */
 static const char *const colors[] = {
@@ -279,6 +279,43 @@ static void script_common(FILE *g, const struct report *rep) {
     }
 }
 
+/* Where the time goes at the common load: the server's own queueing delay and service time
+ * (its /metrics), and the rest of the measured mean latency (network, kernel, loader), as
+ * shares of the mean so servers whose means differ a thousandfold still read side by side. */
+static int parts_dat(const struct report *rep) {
+    FILE *f = open_dat(rep, "parts", NULL);
+    int rows = 0;
+    for (size_t i = 0; f && i < rep->data.server_count; i++) {
+        const struct run *r = plot_common_run(&rep->data.servers[i]);
+        if (!r || isnan(r->queue_mean_us) || isnan(r->service_mean_us))
+            continue;
+        double mean = hist_mean(&r->latency);
+        double q = fmin(mean, r->queue_mean_us), sv = fmin(mean - q, r->service_mean_us);
+        char m[32];
+        report_fmt_us(m, sizeof m, mean);
+        fprintf(f, "\"%s\\n(mean %s)\" %.3f %.3f %.3f\n", rep->data.servers[i].name, m,
+                100 * q / mean, 100 * sv / mean, 100 * (mean - q - sv) / mean);
+        rows++;
+    }
+    if (f)
+        fclose(f);
+    return rows;
+}
+
+static void script_parts(FILE *g, const struct report *rep) {
+    if (parts_dat(rep) == 0)
+        return;
+    fprintf(g, "reset\nset grid ytics lc rgb '#dddddd'\nset output 'parts.svg'\n"
+               "set title 'Where the time goes at %.0f req/s: shares of the mean latency'\n"
+               "set ylabel '%% of the mean latency'\nset yrange [0:100]\nset bmargin 5\n"
+               "set style data histograms\nset style histogram rowstacked\n"
+               "set style fill solid 0.7 border -1\nset boxwidth 0.6\nset key outside right\n"
+               "plot 'parts.dat' u 2:xtic(1) lt 2 t 'queueing delay (server)', "
+               "'' u 3 lt 1 t 'service time (server)', "
+               "'' u 4 lt 9 t 'network, kernel, loader'\n",
+            rep->data.common_rate_per_s);
+}
+
 static void script_hist(FILE *g, const struct report *rep, size_t i) {
     const struct sweep_server *s = &rep->data.servers[i];
     if (hist_dat(rep, s) == 0)
@@ -327,6 +364,7 @@ static int write_script(struct report *rep, const char *path) {
         script_latency(g, rep, &rep->data.servers[i]);
     script_throughput(g, rep);
     script_common(g, rep);
+    script_parts(g, rep);
     for (size_t i = 0; i < rep->data.server_count; i++) {
         script_hist(g, rep, i);
         script_rate(g, rep, i);

@@ -245,6 +245,36 @@ static void reading_cdf(FILE *f, const struct report *rep) {
     }
 }
 
+static void reading_parts(FILE *f, const struct report *rep) {
+    size_t most_q = SIZE_MAX, n = 0;
+    double best_q = -1;
+    fprintf(f, "The course's latency equation, L = queueing delay + service time + the rest "
+               "(round trip, kernel, loader), at %.0f req/s: the first two come from the "
+               "server's own /metrics, the rest is the measured mean latency minus both.",
+            rep->data.common_rate_per_s);
+    for (size_t i = 0; i < rep->data.server_count; i++) {
+        const struct run *r = plot_common_run(&rep->data.servers[i]);
+        if (!r || isnan(r->queue_mean_us) || isnan(r->service_mean_us))
+            continue;
+        n++;
+        if (r->queue_mean_us > best_q)
+            best_q = r->queue_mean_us, most_q = i;
+        double mean = hist_mean(&r->latency), inside = r->queue_mean_us + r->service_mean_us;
+        if (mean > 0)
+            fprintf(f, "%s %s %.*f%%", n == 1 ? " Share of the mean spent inside the server:" : ",",
+                    name_of(rep, i), 100 * inside / mean < 10 ? 1 : 0,
+                    fmin(100, 100 * inside / mean));
+    }
+    if (!n) {
+        fputs(" No server here has /metrics (peers do not), so there is nothing to split.", f);
+        return;
+    }
+    char q[32];
+    fprintf(f, ". The longest queueing delay inside the server is %s's, %s on average. Peers "
+               "have no /metrics and are not shown.",
+            name_of(rep, most_q), report_fmt_us(q, sizeof q, best_q));
+}
+
 static void reading_hist(FILE *f, const struct report *rep) {
     size_t narrow = SIZE_MAX, wide = SIZE_MAX;
     double best = INFINITY, worst = 0;
@@ -351,7 +381,7 @@ static void reading_rate(FILE *f, const struct report *rep) {
 
 void readings_write(FILE *f, const struct report *rep, enum plot_kind kind) {
     static void (*const writers[PLOT_KINDS])(FILE *, const struct report *) = {
-        reading_latency, reading_throughput, reading_cdf,
+        reading_latency, reading_throughput, reading_cdf,  reading_parts,
         reading_hist,    reading_spectrum,   reading_rate};
     writers[kind](f, rep);
 }

@@ -28,8 +28,8 @@ int report_build(const char *dir, FILE *out, char *err, size_t errlen);
 /* ---- plot.c ---- */
 
 /* Plot names; per-server plots are written as NAME-SERVER.svg under DIR/plots/. */
-enum plot_kind { PLOT_LATENCY, PLOT_THROUGHPUT, PLOT_CDF, PLOT_HIST, PLOT_SPECTRUM, PLOT_RATE,
-                 PLOT_KINDS };
+enum plot_kind { PLOT_LATENCY, PLOT_THROUGHPUT, PLOT_CDF, PLOT_PARTS, PLOT_HIST, PLOT_SPECTRUM,
+                 PLOT_RATE, PLOT_KINDS };
 
 extern const char *const plot_names[PLOT_KINDS];
 extern const bool plot_is_per_server[PLOT_KINDS];

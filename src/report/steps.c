@@ -90,6 +90,21 @@ static bool server_exited(struct sweep_server *s, const struct server_proc *p) {
     return true;
 }
 
+/* The server's own split of the run's latency: mean queueing delay and service time from the
+ * difference of its /metrics totals before and after (the /metrics requests themselves are
+ * two among thousands). */
+static void set_parts(struct run *r, const struct server_metrics *m0,
+                      const struct server_metrics *m1) {
+    r->queue_mean_us = r->service_mean_us = NAN;
+    if (!m0)
+        return;
+    double qn = m1->queue_count - m0->queue_count, sn = m1->service_count - m0->service_count;
+    if (qn > 0)
+        r->queue_mean_us = (m1->queue_sum_s - m0->queue_sum_s) * 1e6 / qn;
+    if (sn > 0)
+        r->service_mean_us = (m1->service_sum_s - m0->service_sum_s) * 1e6 / sn;
+}
+
 /* Runs one load against the server and records it; returns the run index or -errno. */
 static int run_one(const struct sweep_opts *o, struct sweep_data *d, struct sweep_server *s,
                    const struct server_proc *p, const struct run_spec *sp) {
@@ -101,6 +116,8 @@ static int run_one(const struct sweep_opts *o, struct sweep_data *d, struct swee
     load_args(o, p, sp, base, bufs, args);
     sweep_progress_step(s->name, sp->label);
     struct proc_usage before = {0}, after = {0}, peak = {0};
+    struct server_metrics m0, m1;
+    bool has_metrics = child_fetch_metrics(p->port, &m0) == 0;
     child_usage(p->pid, &before);
     double start = now_unix_s();
     int status = child_run_load(o, args, logfile, p->pid, &peak, sweep_progress_tick);
@@ -109,9 +126,11 @@ static int run_one(const struct sweep_opts *o, struct sweep_data *d, struct swee
     struct timespec settle = {0, 50 * 1000000L};
     nanosleep(&settle, NULL);
     child_usage(p->pid, &after);
+    has_metrics = has_metrics && child_fetch_metrics(p->port, &m1) == 0;
     struct run *r = data_add_run(s);
     if (!r)
         return -ENOMEM;
+    set_parts(r, has_metrics ? &m0 : NULL, &m1);
     snprintf(r->step, sizeof r->step, "%s", sp->step);
     snprintf(r->stem, sizeof r->stem, "runs/%s/%s", s->name, name);
     r->connections = sp->connections;

@@ -80,6 +80,16 @@ int child_usage(pid_t pid, struct proc_usage *u);
  * pid or -errno. */
 pid_t child_spawn(char *const argv[], const char *out_path, const char *err_path, int cpu);
 
+/* Totals from the server's GET /metrics (srvlab architectures only). */
+struct server_metrics {
+    double queue_sum_s, queue_count;     /* srvlab_queueing_delay_seconds_{sum,count} */
+    double service_sum_s, service_count; /* srvlab_service_time_seconds_{sum,count} */
+};
+
+/* Fetches and parses http://127.0.0.1:port/metrics (1 s timeout). Returns 0, or -errno / -EPROTO
+ * when the server has no such endpoint. */
+int child_fetch_metrics(int port, struct server_metrics *m);
+
 /* Pins the calling process to one CPU; returns 0 or -errno. */
 int child_pin(int cpu);
 

@@ -32,15 +32,20 @@ check "raw data kept (json, hgrm, csv)" \
 
 # Every plot the report promises, as a non-empty SVG file and embedded in the page.
 svg_ok=1
-for f in throughput cdf spectrum latency-$ARCH_A latency-$ARCH_B hist-$ARCH_A hist-$ARCH_B \
+for f in throughput cdf spectrum parts latency-$ARCH_A latency-$ARCH_B hist-$ARCH_A hist-$ARCH_B \
          rate-$ARCH_A rate-$ARCH_B; do
     if ! grep -q '<path' "$OUTD/plots/$f.svg" 2>/dev/null; then
         svg_ok=0; echo "# missing or empty plot: $f.svg"
     fi
 done
 expect_eq "every plot rendered as SVG" 1 "$svg_ok"
-check "page embeds at least 9 SVGs" test "$(grep -o '<svg' "$OUTD/index.html" | wc -l)" -ge 9
-check "a reading under each plot" test "$(grep -c 'class="reading"' "$OUTD/index.html")" -eq 6
+check "page embeds at least 10 SVGs" test "$(grep -o '<svg' "$OUTD/index.html" | wc -l)" -ge 10
+check "a reading under each plot" test "$(grep -c 'class="reading"' "$OUTD/index.html")" -eq 7
+check "server's /metrics split kept per run" python3 -c "
+import json, math, sys
+d = json.load(open('$OUTD/sweep.json'))
+r = [r for r in d['servers'][0]['runs'] if r['step'] == 'common'][0]
+sys.exit(0 if r['server_queue_mean_us'] is not None and r['server_service_mean_us'] > 0 else 1)"
 check "page ends with command, machine and versions" \
     grep -q "Command: <code>srvlab sweep --quick" "$OUTD/index.html"
 
@@ -176,7 +181,7 @@ if [ -x "$CHROMIUM" ]; then
     n=$(python3 -c "
 import re,sys; dom=open('$E2E_TMP/dom.html').read()
 print(sum(1 for s in re.findall(r'<svg.*?</svg>', dom, re.S) if '<path' in s))")
-    check "Chromium sees the SVGs, none empty ($n)" test "${n:-0}" -ge 9
+    check "Chromium sees the SVGs, none empty ($n)" test "${n:-0}" -ge 10
 else
     skip "Chromium screenshot: $CHROMIUM not installed (apt-get install chromium)"
 fi
