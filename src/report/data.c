@@ -266,6 +266,8 @@ static int read_result_json(struct run *r, const char *path, char *err, size_t e
     r->throughput_per_s = first_num(root, throughput_paths, fallback);
     r->max_conns = (uint64_t)first_num(root, max_conns_paths, r->connections);
     r->is_generator_bound = !json_bool_value(json_path(root, "self_check.ok"), true);
+    snprintf(r->verdict, sizeof r->verdict, "%s",
+             json_string(json_path(root, "verdict.level"), ""));
     json_free(root);
     return 0;
 }

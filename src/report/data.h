@@ -32,6 +32,7 @@ struct run {
     double throughput_per_s;  /* complete responses per second */
     uint64_t requests, responses, errors, max_conns;
     bool is_generator_bound;  /* the loader's self-check failed: it fell behind its schedule */
+    char verdict[16];         /* the loader's validity verdict (VALID...), "" when absent */
     struct hist latency;      /* microseconds, from the intended send time */
     double *per_s;            /* completed responses in each second of the run */
     size_t per_s_count;

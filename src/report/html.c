@@ -225,13 +225,14 @@ static void run_row(FILE *f, const struct run *r) {
         report_fmt_us(p999, sizeof p999, (double)hist_percentile(&r->latency, 99.9));
         report_fmt_us(mx, sizeof mx, (double)hist_max(&r->latency));
     }
-    fprintf(f, "<tr><td>%s%s</td><td class=\"num\">%u</td><td class=\"num\">%s</td>"
+    fprintf(f, "<tr><td>%s%s</td><td>%s</td><td class=\"num\">%u</td><td class=\"num\">%s</td>"
                "<td class=\"num\">%.0f</td><td class=\"num\">%s</td><td class=\"num\">%s</td>"
                "<td class=\"num\">%s</td><td class=\"num\">%s</td><td class=\"num\">%llu</td>"
                "<td class=\"num\">%.3f s</td><td class=\"num\">%s</td>"
                "<td><a href=\"%s.json\">json</a> <a href=\"%s.hgrm\">hgrm</a> "
                "<a href=\"%s.csv\">csv</a> <a href=\"%s.log\">log</a></td></tr>\n",
-            r->step, r->is_generator_bound ? " <small>(loader behind)</small>" : "", r->connections,
+            r->step, r->is_generator_bound ? " <small>(loader behind)</small>" : "",
+            r->verdict[0] ? r->verdict : "-", r->connections,
             target, r->throughput_per_s, p50,
             p99, p999, mx, (unsigned long long)r->errors, r->cpu_s,
             report_fmt_kib(rss, sizeof rss, (double)r->rss_peak_kib), r->stem, r->stem, r->stem,
@@ -249,7 +250,7 @@ static void runs_tables(FILE *f, const struct report *rep) {
                 report_fmt_kib(peak, sizeof peak, (double)s->peak_rss_kib));
         esc(f, s->status);
         fprintf(f, " (<a href=\"runs/%s/server.log\">server log</a>)</summary>\n<table><tr>"
-                   "<th>step</th><th>conns</th><th>target</th><th>resp/s</th><th>p50</th>"
+                   "<th>step</th><th>loader's verdict</th><th>conns</th><th>target</th><th>resp/s</th><th>p50</th>"
                    "<th>p99</th><th>p99.9</th><th>max</th><th>errors</th><th>server CPU</th>"
                    "<th>server RSS</th><th>data</th></tr>\n",
                 s->name);

@@ -233,7 +233,8 @@ static int all_steps(const struct sweep_opts *o, struct sweep_data *d, struct sw
     summary_server(s, &o->slo, (double)o->duration_us / 1e6, &sum);
     double max = isnan(sum.max_tput_per_s) ? 0 : sum.max_tput_per_s;
     if (max < 1) {
-        snprintf(s->status, sizeof s->status, "failed: no throughput in the closed-loop runs");
+        snprintf(s->status, sizeof s->status, "failed: no throughput in the closed-loop runs "
+                                              "(see the loader's logs, runs/%s/*.log)", s->name);
         return 0;
     }
     model_curve(o, s, &sum);
