@@ -37,7 +37,8 @@ int fib_sched_init(size_t stack_bytes);
  * when epoll_wait fails. */
 int fib_sched_run(void);
 
-/* Releases the calling thread's scheduler (pooled stacks, epoll fd). No fiber may be live. */
+/* Releases the calling thread's scheduler (pooled stacks, epoll fd). Fibers still live (only
+ * after fib_sched_run failed) are abandoned: their stacks stay mapped. */
 void fib_sched_destroy(void);
 
 /* Counters of the calling thread's scheduler. */
