@@ -322,9 +322,10 @@ static void reading_spectrum(FILE *f, const struct report *rep) {
                "out: ",
             name_of(rep, lo), lo_r, name_of(rep, hi), hi_r);
     if (min_count < 100000)
-        fprintf(f, "the smallest run has %llu requests, so its p%s is the largest value seen "
-                   "rather than an estimate.",
-                (unsigned long long)min_count, min_count < 10000 ? "99.99" : "99.999");
+        fprintf(f, "the smallest run has %llu requests, so its p%s and beyond are the largest "
+                   "value seen rather than estimates.",
+                (unsigned long long)min_count,
+                min_count < 1000 ? "99.9" : min_count < 10000 ? "99.99" : "99.999");
     else
         fputs("every run has at least 100,000 requests.", f);
 }
@@ -346,7 +347,7 @@ static double median_of(const double *v, size_t n) {
 
 /* Seconds (last, partial one excluded) under half the run's median rate. */
 static size_t stalls(const struct run *r) {
-    if (r->per_s_count < 3)
+    if (r->per_s_count < 4) /* the last second is partial: three whole ones at least */
         return 0;
     size_t n = r->per_s_count - 1, low = 0;
     double med = median_of(r->per_s, n);
@@ -362,7 +363,7 @@ static void reading_rate(FILE *f, const struct report *rep) {
         const struct sweep_server *s = &rep->data.servers[i];
         for (size_t j = 0; j < s->run_count; j++) {
             size_t n = stalls(&s->runs[j]);
-            long_runs += s->runs[j].per_s_count >= 3;
+            long_runs += s->runs[j].per_s_count >= 3 && rep->data.duration_s >= 3;
             if (n)
                 fprintf(f, "%s %s's run %s had %zu second%s under half its median rate",
                         stalled++ ? ";" : "Stalls:", s->name, strrchr(s->runs[j].stem, '/') + 1,
