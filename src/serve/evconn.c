@@ -18,12 +18,15 @@ enum {
     F_WANT_WRITE = 1 << 2, /* output is blocked until EPOLLOUT */
     F_BUSY = 1 << 3,       /* handed to a worker (epoll+pool): hands off */
     F_LINGER = 1 << 4,     /* closing: our FIN is sent, discard input until EOF or timeout */
+    F_FRESH = 1 << 5,      /* accepted, no byte received yet */
 };
 
 #define ACCEPT_BATCH 64          /* accepts per listener event: do not starve open conns */
 #define ACCEPT_PAUSE_US 10000    /* EMFILE: stop polling the listener this long */
 #define SHARE_PAUSE_US 1000       /* --listener exclusive: a loop over its share steps back */
 #define DRIVE_BUDGET 64            /* conn_process rounds per event before yielding */
+#define DRAIN_GRACE_MS 500        /* shutdown: a fresh connection's first request may be on its way */
+#define DRAIN_SWEEP_US 100000     /* shutdown: look for connections that became closable */
 #define LINGER_US 1000000        /* lingering close: wait this long for the client's FIN */
 #define SWEEP_MAX_US 1000000     /* idle sweep period (shorter for short idle timeouts) */
 #define EV_CONN_EVENTS (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)
@@ -185,10 +188,19 @@ static int flush(struct evconn_loop *el, struct evconn *e) {
 
 /* ---- reading ------------------------------------------------------------------------------ */
 
+/* Shutdown closes idle keep-alive connections, but not one accepted a moment ago: its first
+ * request is probably in flight, and closing would race with it (the client sees a reset). */
+static bool is_closable_when_draining(struct evconn_loop *el, struct evconn *e) {
+    if (!conn_is_idle(&e->c))
+        return false;
+    uint32_t age_ms = (uint32_t)(el->lp.now_us / 1000) - e->active_ms;
+    return !(e->flags & F_FRESH) || age_ms >= DRAIN_GRACE_MS;
+}
+
 /* Nothing more to do until the next event: give the buffers back while idle. */
 static void park(struct evconn_loop *el, struct evconn *e) {
     conn_shrink(&e->c);
-    if (el->is_draining && conn_is_idle(&e->c))
+    if (el->is_draining && is_closable_when_draining(el, e))
         close_conn(el, e);
 }
 
@@ -210,6 +222,7 @@ static bool read_more(struct evconn_loop *el, struct evconn *e) {
     while (n < 0 && errno == EINTR);
     if (n > 0) {
         conn_rdone(&e->c, (size_t)n);
+        e->flags &= (uint16_t)~F_FRESH;
         /* A short read emptied the receive queue: the next bytes bring a new edge. */
         if ((size_t)n < space && !(e->flags & F_RDHUP))
             e->flags &= (uint16_t)~F_READABLE;
@@ -339,7 +352,7 @@ static int add_conn(struct evconn_loop *el, int fd) {
         return -ENOMEM;
     conn_init(&e->c);
     e->tm.heap_idx = 0;
-    e->flags = 0;
+    e->flags = F_FRESH;
     touch(el, e);
     int rc = evloop_add(&el->lp, &e->io, fd, EV_CONN_EVENTS, on_conn_event);
     if (rc < 0) {
@@ -399,6 +412,8 @@ static void on_listen(struct evloop *lp, struct ev_io *io, uint32_t events) {
 /* ---- idle timeout and shutdown ------------------------------------------------------------ */
 
 static uint64_t sweep_period_us(const struct evconn_loop *el) {
+    if (el->is_draining)
+        return DRAIN_SWEEP_US;
     uint64_t p = el->srv->opts->idle_timeout_us / 4;
     return p < 1000 ? 1000 : p > SWEEP_MAX_US ? SWEEP_MAX_US : p;
 }
@@ -414,7 +429,8 @@ static void on_sweep(struct evloop *lp, struct ev_timer *t) {
         struct evconn *e = el->by_fd[fd];
         if (!e || (e->flags & (F_BUSY | F_LINGER)) || evloop_timer_is_armed(&e->tm))
             continue;
-        if (now_ms - e->active_ms >= idle_ms)
+        if (now_ms - e->active_ms >= idle_ms ||
+            (el->is_draining && !(e->flags & F_WANT_WRITE) && is_closable_when_draining(el, e)))
             close_conn(el, e);
     }
     evloop_timer_start(lp, &el->sweep_tm, lp->now_us + sweep_period_us(el), on_sweep);
@@ -435,9 +451,10 @@ static void start_drain(struct evconn_loop *el) {
         if (!e || (e->flags & (F_BUSY | F_LINGER | F_WANT_WRITE)) ||
             evloop_timer_is_armed(&e->tm))
             continue;
-        if (conn_is_idle(&e->c))
+        if (is_closable_when_draining(el, e))
             close_conn(el, e);
     }
+    evloop_timer_start(&el->lp, &el->sweep_tm, el->lp.now_us + DRAIN_SWEEP_US, on_sweep);
     maybe_finish_drain(el);
 }
 
