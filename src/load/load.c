@@ -141,7 +141,8 @@ static int parse_count(const char *opt, const char *arg, uint64_t *out, uint64_t
     return 0;
 }
 
-static int parse_load_opt(int c, const char *arg, struct load_opts *o, struct cli *cli) {
+/* Options about how many: connections, threads, pipeline depth. */
+static int parse_size_opt(int c, const char *arg, struct load_opts *o, struct cli *cli) {
     uint64_t v;
     switch (c) {
     case 'c':
@@ -153,6 +154,17 @@ static int parse_load_opt(int c, const char *arg, struct load_opts *o, struct cl
             return -EINVAL;
         o->threads = (unsigned)v;
         return 0;
+    case OPT_PIPELINE:
+        if (parse_count("--pipeline", arg, &v, 1024) < 0)
+            return -EINVAL;
+        o->pipeline = (unsigned)v;
+        return 0;
+    }
+    return 1;
+}
+
+static int parse_load_opt(int c, const char *arg, struct load_opts *o, struct cli *cli) {
+    switch (c) {
     case 'R':
         if (units_parse_rate(arg, &o->rate_per_s) < 0 || !(o->rate_per_s > 0) ||
             o->rate_per_s > 1e8)
@@ -168,11 +180,6 @@ static int parse_load_opt(int c, const char *arg, struct load_opts *o, struct cl
         return 0;
     case OPT_CLOSED: cli->is_closed = true; return 0;
     case OPT_THINK: return parse_duration("--think", arg, &o->think_us, true);
-    case OPT_PIPELINE:
-        if (parse_count("--pipeline", arg, &v, 1024) < 0)
-            return -EINVAL;
-        o->pipeline = (unsigned)v;
-        return 0;
     case OPT_NO_KEEPALIVE: o->is_keepalive = false; return 0;
     case 'd':
         cli->has_duration = true;
@@ -222,7 +229,9 @@ static int parse_args(int argc, char **argv, struct load_opts *o, struct cli *cl
             return usage_error("unknown option '%s'", argv[optind - 1]);
         if (c == ':')
             return usage_error("option '%s' needs a value", argv[optind - 1]);
-        int rc = parse_load_opt(c, optarg, o, cli);
+        int rc = parse_size_opt(c, optarg, o, cli);
+        if (rc == 1)
+            rc = parse_load_opt(c, optarg, o, cli);
         if (rc == 1)
             rc = parse_other_opt(c, optarg, o, cli);
         if (rc < 0)

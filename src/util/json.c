@@ -183,37 +183,53 @@ static bool take_literal(struct reader *r, const char *word) {
     return true;
 }
 
-/* Strict RFC 8259 number grammar, then strtod/strtoll on a NUL-terminated copy. */
-static bool parse_number(struct reader *r, struct json *v) {
-    const char *s = r->p;
-    bool is_integer = true;
+static bool is_digit_at(const struct reader *r) {
+    return r->p < r->end && *r->p >= '0' && *r->p <= '9';
+}
+
+/* One or more digits; false (and an error naming `what`) when there is none. */
+static bool take_digits(struct reader *r, const char *what) {
+    if (!is_digit_at(r))
+        return fail_at(r, "digit expected %s", what), false;
+    while (is_digit_at(r))
+        r->p++;
+    return true;
+}
+
+/* Checks the RFC 8259 number grammar; *is_integer when there is no fraction or exponent. */
+static bool scan_number(struct reader *r, bool *is_integer) {
+    *is_integer = true;
     if (r->p < r->end && *r->p == '-')
         r->p++;
-    if (r->p >= r->end || *r->p < '0' || *r->p > '9')
+    if (!is_digit_at(r))
         return fail_at(r, "invalid number"), false;
     if (*r->p == '0')
         r->p++;
     else
-        while (r->p < r->end && *r->p >= '0' && *r->p <= '9')
-            r->p++;
+        take_digits(r, "");
     if (r->p < r->end && *r->p == '.') {
-        is_integer = false;
+        *is_integer = false;
         r->p++;
-        if (r->p >= r->end || *r->p < '0' || *r->p > '9')
-            return fail_at(r, "digit expected after '.'"), false;
-        while (r->p < r->end && *r->p >= '0' && *r->p <= '9')
-            r->p++;
+        if (!take_digits(r, "after '.'"))
+            return false;
     }
     if (r->p < r->end && (*r->p == 'e' || *r->p == 'E')) {
-        is_integer = false;
+        *is_integer = false;
         r->p++;
         if (r->p < r->end && (*r->p == '+' || *r->p == '-'))
             r->p++;
-        if (r->p >= r->end || *r->p < '0' || *r->p > '9')
-            return fail_at(r, "digit expected in exponent"), false;
-        while (r->p < r->end && *r->p >= '0' && *r->p <= '9')
-            r->p++;
+        if (!take_digits(r, "in exponent"))
+            return false;
     }
+    return true;
+}
+
+/* strtod/strtoll on a NUL-terminated copy of the scanned text. */
+static bool parse_number(struct reader *r, struct json *v) {
+    const char *s = r->p;
+    bool is_integer;
+    if (!scan_number(r, &is_integer))
+        return false;
     char buf[64];
     size_t n = (size_t)(r->p - s);
     if (n >= sizeof buf)
