@@ -24,9 +24,7 @@
 #define SECOND_SLOTS 16
 #define CONNECT_BACKOFF_NS 10000000ULL /* closed loop: retry a failed connect after 10 ms */
 #define MAX_SLEEP_NS 100000000ULL
-#ifndef BUSY_POLL_NS
-#define BUSY_POLL_NS 20000ULL
-#endif      /* wake at least every 100 ms to notice ^C */
+#define BUSY_POLL_NS 20000ULL      /* wake at least every 100 ms to notice ^C */
 /* Connections per 127.0.0.x source address: the default port range has 28,232 ports, and the
  * TIME_WAIT sockets of earlier runs (60 s) hold some of them. */
 #define CONNS_PER_SOURCE_ADDR 4000
@@ -855,7 +853,7 @@ static void poll_once(struct thread *t, uint64_t now) {
     if (t->next_intended_ns <= wake && !t->is_due_blocked && spin_ns)
         wait = wait <= spin_ns ? 0 : wait - spin_ns;
     int n = 0;
-    if (wait && t->was_busy && BUSY_POLL_NS) {
+    if (wait && t->was_busy) {
         /* Answers come in trains: poll a little before sleeping, since a sleep and wake-up
          * costs more CPU than this (and stamps the answer later). */
         struct timespec zero = {0, 0};
