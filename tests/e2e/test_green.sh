@@ -44,6 +44,24 @@ wait "$slow"
 term_wait
 expect_eq "green: exit 0 after SIGTERM" 0 "$RC"
 
+# A client that requests 64 MiB and does not read parks only its own fiber (in sendfile, on a full
+# socket): another client on the same single scheduler thread is answered at once.
+www="$E2E_TMP/www"; mkdir -p "$www"; truncate -s 64M "$www/big.bin"
+start_srvlab green --threads 1 --root "$www" -q
+python3 -c '
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"GET /static/big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+time.sleep(3)' "$SRV_PORT" &
+stuck=$!
+sleep 0.5
+ms=$(ms_of curl -s -m 10 "$SRV_URL/")
+check "green: hello answered while a slow reader's send is parked (${ms} ms < 300)" [ "$ms" -lt 300 ]
+kill "$stuck" 2>/dev/null
+wait "$stuck" 2>/dev/null
+term_wait
+expect_eq "green: exit 0 after SIGTERM" 0 "$RC"
+
 # Many idle keep-alive connections from several source addresses (the fd limit bounds N: both
 # this client and the server need one fd per connection).
 nofile=$(ulimit -Hn)

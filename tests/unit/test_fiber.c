@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -221,6 +222,64 @@ static void test_write_parks_until_peer_reads(void **state) {
     fib_close(sv[1]);
 }
 
+/* ---- accept and connect ------------------------------------------------------------------ */
+
+static int lfd;
+static char got[6];
+
+static void accepter(void *arg) {
+    int fd = fib_accept(lfd, NULL, NULL, SOCK_NONBLOCK, mono_us() + 2000000);
+    if (fd < 0)
+        return;
+    ssize_t n = fib_read(fd, got, 5, mono_us() + 2000000);
+    got[n > 0 ? n : 0] = '\0';
+    fib_close(fd);
+}
+
+static void connecter(void *arg) {
+    struct sockaddr_in *sa = arg;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    if (connect(fd, (struct sockaddr *)sa, sizeof *sa) < 0 && errno == EINPROGRESS)
+        fib_wait_fd(fd, FIB_OUT, mono_us() + 2000000); /* writable: connected */
+    fib_write_all(fd, "hello", 5, FIB_NO_DEADLINE);
+    fib_close(fd);
+}
+
+static void test_accept_and_connect_park_until_ready(void **state) {
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof sa;
+    lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(listen(lfd, 8), 0);
+    assert_int_equal(getsockname(lfd, (struct sockaddr *)&sa, &len), 0);
+    got[0] = '\0';
+    assert_int_equal(fib_spawn(accepter, NULL), 0); /* parks in accept first */
+    assert_int_equal(fib_spawn(connecter, &sa), 0);
+    assert_int_equal(fib_sched_run(), 0);
+    assert_string_equal(got, "hello");
+    fib_close(lfd);
+}
+
+static void waiter_on_closed(void *arg) {
+    char c;
+    wait_rc = (int)fib_read((int)(intptr_t)arg, &c, 1, FIB_NO_DEADLINE);
+}
+
+static void closer(void *arg) {
+    fib_close((int)(intptr_t)arg);
+}
+
+static void test_close_wakes_waiter_with_ebadf(void **state) {
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+    wait_rc = 0;
+    assert_int_equal(fib_spawn(waiter_on_closed, (void *)(intptr_t)sv[0]), 0);
+    assert_int_equal(fib_spawn(closer, (void *)(intptr_t)sv[0]), 0);
+    assert_int_equal(fib_sched_run(), 0);
+    assert_int_equal(wait_rc, -EBADF);
+    fib_close(sv[1]);
+}
+
 /* ---- stacks -------------------------------------------------------------------------------- */
 
 static uintptr_t seen_sp;
@@ -315,6 +374,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_interrupt_wakes_parked_fiber_with_ecanceled, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_write_parks_until_peer_reads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_accept_and_connect_park_until_ready, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_close_wakes_waiter_with_ebadf, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exited_fiber_returns_stack_to_pool, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stack_overflow_dies_on_guard_page, setup, teardown),
     };
