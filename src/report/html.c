@@ -165,32 +165,50 @@ static void summary_table(FILE *f, const struct report *rep) {
 
 /* ---- Plots ---- */
 
+/* Writes svg with every element id (and reference to one) prefixed by `pN-`, since gnuplot
+ * names them alike in every file and ids must be unique in a page. */
+static void write_prefixed(FILE *f, const char *svg, int n) {
+    static const char *const marks[] = {"id='", "id=\"", "#gp"};
+    for (const char *p = svg; *p; p++) {
+        for (size_t m = 0; m < 3; m++) {
+            size_t len = strlen(marks[m]);
+            if (strncmp(p, marks[m], len))
+                continue;
+            bool is_ref = m == 2;
+            fwrite(p, 1, is_ref ? 1 : len, f);
+            fprintf(f, "p%d-", n);
+            p += is_ref ? 1 : len;
+            break;
+        }
+        fputc(*p, f);
+    }
+}
+
 /* Copies an SVG file into the page from its <svg> element on; false when there is none. */
 static bool embed_svg(FILE *f, const char *dir, const char *file) {
+    static int count;
     char path[4096];
     snprintf(path, sizeof path, "%s/plots/%s", dir, file);
     FILE *in = fopen(path, "r");
     if (!in)
         return false;
-    char buf[8192];
-    size_t n;
-    bool is_open = false;
-    fprintf(f, "<figure>");
-    while ((n = fread(buf, 1, sizeof buf - 1, in)) > 0) {
-        buf[n] = '\0';
-        const char *start = buf;
-        if (!is_open) {
-            start = strstr(buf, "<svg");
-            if (!start)
-                continue;
-            is_open = true;
-        }
-        fwrite(start, 1, n - (size_t)(start - buf), f);
-    }
+    fseek(in, 0, SEEK_END);
+    long len = ftell(in);
+    rewind(in);
+    char *text = len > 0 ? malloc((size_t)len + 1) : NULL;
+    if (text)
+        text[fread(text, 1, (size_t)len, in)] = '\0';
     fclose(in);
-    fprintf(f, "<figcaption><small><a href=\"plots/%s\">%s</a></small></figcaption></figure>\n",
-            file, file);
-    return is_open;
+    const char *svg = text ? strstr(text, "<svg") : NULL;
+    if (svg) {
+        fputs("<figure>", f);
+        write_prefixed(f, svg, ++count);
+        fprintf(f, "<figcaption><small><a href=\"plots/%s\">%s</a></small></figcaption>"
+                   "</figure>\n",
+                file, file);
+    }
+    free(text);
+    return svg != NULL;
 }
 
 static void plot_section(FILE *f, const struct report *rep, enum plot_kind k) {
