@@ -83,7 +83,7 @@ struct thread {
     struct sched sched;
     uint64_t next_intended_ns; /* UINT64_MAX when the schedule is exhausted */
     bool is_due_noticed, is_due_blocked;
-    uint64_t last_dispatch_ns;
+    uint64_t queue_clear_ns; /* when the last request that waited for a connection was sent */
     uint64_t budget;           /* measured requests left to issue */
     uint64_t stop_ns, finish_ns;
     uint64_t measure_ns, send_end_ns, hard_end_ns, next_sweep_ns, sweep_ns, timeout_ns;
@@ -607,8 +607,9 @@ static void open_dispatch(struct thread *t, uint64_t now) {
         uint64_t due = t->next_intended_ns;
         if (!t->is_due_noticed) {
             /* The generator's own lateness: from when it could have sent (due, or when the
-             * request ahead left the queue) to when it noticed. Queueing is not counted. */
-            uint64_t could = due > t->last_dispatch_ns ? due : t->last_dispatch_ns;
+             * last request that waited for a connection left the queue) to when it noticed.
+             * Waiting for a connection is queueing, not lateness; a busy generator is late. */
+            uint64_t could = due > t->queue_clear_ns ? due : t->queue_clear_ns;
             if (due >= t->measure_ns)
                 hist_record(&t->st.send_lag, ns_to_us(now > could ? now - could : 0));
             t->is_due_noticed = true;
@@ -623,8 +624,9 @@ static void open_dispatch(struct thread *t, uint64_t now) {
             t->is_due_blocked = true;
             return;
         }
+        if (t->is_due_blocked)
+            t->queue_clear_ns = now;
         t->is_due_noticed = t->is_due_blocked = false;
-        t->last_dispatch_ns = now;
         if (!c) {
             struct req r = {.intended_ns = due, .is_measured = due >= t->measure_ns};
             if (r.is_measured && t->budget != UINT64_MAX)
