@@ -49,6 +49,16 @@ expect_eq "service time is seen: /work?cpu_us=2000 takes at least 2 ms" "True" \
 load -c 2 -n 20 --slo 'p50<1us' "$SRV_URL/work?cpu_us=1000"
 expect_eq "--slo violated by a 1 ms service time: exit 1" 1 "$RC"
 
+# Self-check: at 2000/s with one connection and a 2 ms service time, requests wait for the
+# connection and the rate falls short; the summary and JSON say why. At 100/s all is well.
+load --json "$E2E_TMP/short.json" -R 2000 -c 1 -d 1s --timeout 1s "$SRV_URL/work?cpu_us=2000"
+expect_eq "self-check: rate short because requests waited for connections" \
+    "True connections True True" \
+    "$(json "$E2E_TMP/short.json" 'd["self_check"]["rate_short"]') $(json "$E2E_TMP/short.json" 'd["self_check"]["rate_short_cause"]') $(json "$E2E_TMP/short.json" 'd["waited"] > 0') $(grep -q 'WARNING: sent .* requests waited' "$E2E_TMP/out" && echo True)"
+load --json "$E2E_TMP/fine.json" -R 100 -c 4 -d 1s "$SRV_URL/"
+expect_eq "self-check: 100/s is kept" "False 0" \
+    "$(json "$E2E_TMP/fine.json" 'd["self_check"]["rate_short"]') $(grep -c 'WARNING: sent' "$E2E_TMP/out")"
+
 stop_pid "$SRV_PID" >/dev/null
 
 # Idle keep-alive connections closed by the server (20 ms) between open-loop sends (50 ms apart)
