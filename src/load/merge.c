@@ -552,8 +552,8 @@ struct cmp_row {
 
 static double run_n_eff(const struct run *r) {
     double n = (double)hist_count(&r->st.latency);
-    return r->tests.has_lag1 && r->tests.lag1.is_correlated ? stats_effective_n(n, r->tests.lag1.rho)
-                                                             : n;
+    bool is_correlated = r->tests.has_lag1 && r->tests.lag1.is_correlated;
+    return is_correlated ? stats_effective_n(n, r->tests.lag1.rho) : n;
 }
 
 static void compare_metric(const struct run *a, const struct run *b, size_t i, double threshold,
@@ -719,6 +719,10 @@ int compare_main(int argc, char **argv) {
         run_free(&a), run_free(&b);
         return 2;
     }
+    const char *ma = json_string(json_get(a.root, "mode"), "?");
+    const char *mb = json_string(json_get(b.root, "mode"), "?");
+    if (strcmp(ma, mb))
+        fprintf(stderr, "srvlab compare: note: A is %s loop, B is %s loop\n", ma, mb);
     struct cmp_result c;
     compare_runs(&a, &b, threshold, &c);
     if (is_json)

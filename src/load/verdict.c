@@ -99,8 +99,8 @@ static int check_arrivals(const struct verdict_input *in, struct verdict *v) {
     enum verdict_status st = ad->rejects_1 ? VERDICT_FAIL : ad->rejects_5 ? VERDICT_NOTE
                                                                           : VERDICT_PASS;
     set_check(v, VERDICT_CHECK_ARRIVALS, st,
-              "Anderson-Darling A*=%.3f on %zu gaps (critical 5%%: %.3f, 1%%: %.3f): %s", ad->a2_mod,
-              ad->n, ad->crit_5, ad->crit_1,
+              "Anderson-Darling A*=%.3f on %zu gaps (critical 5%%: %.3f, 1%%: %.3f): %s",
+              ad->a2_mod, ad->n, ad->crit_5, ad->crit_1,
               ad->rejects_1   ? "not exponential, the arrivals sent were not Poisson"
               : ad->rejects_5 ? "borderline (rejected at 5%, not at 1%)"
                               : "consistent with Poisson arrivals");

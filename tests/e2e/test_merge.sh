@@ -50,13 +50,15 @@ for p in ("50", "90", "99"):
 print(ok)
 PY
 )"
+V='d["verdict"]'
 expect_eq "merge: the verdict is recomputed (level, checks, intervals)" "True" \
-    "$(json "$T/om.json" 'd["verdict"]["level"] in ("VALID","INCONCLUSIVE","INVALID") and "rate" in d["verdict"]["checks"] and len(d["verdict"]["percentiles"]) == 6')"
+    "$(json "$T/om.json" "$V['level'] in ('VALID', 'INCONCLUSIVE', 'INVALID') and \
+        'rate' in $V['checks'] and len($V['percentiles']) == 6")"
 check "merge: the summary shows the verdict and percentile intervals" \
     grep -q "percentiles with 95% confidence intervals" "$T/merge.out"
 timeout 10 "$SRVLAB" merge -o "$T/omm.json" "$T/om.json" "$T/o1.json" >/dev/null 2>&1
-expect_eq "merge: a merged result merges again" "$(( $(json "$T/om.json" 'd["requests"]') + $(json "$T/o1.json" 'd["requests"]') ))" \
-    "$(json "$T/omm.json" 'd["requests"]')"
+twice=$(( $(json "$T/om.json" 'd["requests"]') + $(json "$T/o1.json" 'd["requests"]') ))
+expect_eq "merge: a merged result merges again" "$twice" "$(json "$T/omm.json" 'd["requests"]')"
 
 # ---- merge --slo on closed-loop runs (no generator checks: VALID unless errors) ------------
 load -c 2 -d 1s --json "$T/c1.json" "$SRV_URL/" &
