@@ -244,7 +244,8 @@ void stats_hist_pct_ci(const struct hist *h, double p, double n_eff, uint64_t ce
         out->lo_us = stats_hist_rank_value(h, out->ranks.lo, false);
     if (out->ranks.has_hi)
         out->hi_us = stats_hist_rank_value(h, out->ranks.hi, true);
-    out->is_censored = out->ranks.has_hi && censored > 0 && out->ranks.hi > n - censored;
+    uint64_t uncensored = censored < n ? n - censored : 0;
+    out->is_censored = out->ranks.has_hi && censored > 0 && out->ranks.hi > uncensored;
     out->is_enough = out->ranks.has_hi && !out->is_censored;
     if (!out->ranks.has_hi)
         out->need_n = need_for_upper(q, (double)n, n_eff);

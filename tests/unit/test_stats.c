@@ -237,6 +237,8 @@ static void test_hist_ci_marks_p9999_of_5000_samples(void **state) {
     /* Timeouts: the 60 largest values are only lower bounds, so p99 has no upper bound. */
     stats_hist_pct_ci(&h, 99, 5000, 60, &c);
     assert_true(c.is_censored && !c.is_enough);
+    stats_hist_pct_ci(&h, 50, 5000, 6000, &c); /* more timeouts than samples: all censored */
+    assert_true(c.is_censored && !c.is_enough);
     hist_free(&h);
 }
 
