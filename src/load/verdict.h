@@ -106,7 +106,19 @@ struct verdict {
     struct verdict_slo_rule slo[SLO_MAX_RULES];
 };
 
-/* Judges a run. Returns 0, or -ENOMEM (the tests that need scratch memory are then skipped,
+/* Judges a run. Typical use after a load run (the engine keeps, for thread 0 after the warm-up,
+ * the gaps between its actual sends and its latencies in completion order, in fixed arrays of
+ * VERDICT_AD_MAX_GAPS and VERDICT_LAG1_MAX doubles):
+ *     struct verdict_input in = {.latency = &r->total.latency, .is_open_loop = o->rate_per_s > 0,
+ *         .is_poisson = o->arrival == SCHED_POISSON, .target_rate_per_s = o->rate_per_s,
+ *         .achieved_rate_per_s = r->achieved_rate_per_s, .sent = r->total.sent,
+ *         .send_lag = &r->total.send_lag, .gaps_us = gaps, .gap_count = ngaps,
+ *         .latencies_us = lats, .latency_count = nlats, .requests = r->total.requests,
+ *         .errors = load_stats_errors(&r->total), .timeouts = r->total.errors[LOAD_ERR_TIMEOUT],
+ *         .slo = o->has_slo ? &o->slo : NULL, .throughput_per_s = responses / elapsed_s};
+ *     verdict_evaluate(&in, &v); verdict_print(out, &v); verdict_print_slo(out, &o->slo, &v);
+ *     verdict_json_write(&w, "verdict", &o->slo, &v); return verdict_exit_status(&v);
+ * Returns 0, or -ENOMEM (the tests that need scratch memory are then skipped,
  * out is still complete). Thresholds, rules and exit statuses: docs/load.md. An INVALID run's
  * SLO is inconclusive whatever the numbers say: they describe the generator, not the server. */
 int verdict_evaluate(const struct verdict_input *in, struct verdict *out);
