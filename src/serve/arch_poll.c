@@ -57,14 +57,15 @@ static void on_listen(struct srv *srv, struct poller *p, uint64_t now_us) {
 
 static int wait_ready(struct srv *srv, struct poller *p) {
     uint64_t now_us = conn_now_us();
-    uint64_t next_us = nbset_next_deadline_us(&p->set, srv);
+    uint64_t next_us = nbset_next_deadline_us(&p->set);
     if (srv->listen_fd >= 0 && p->accept_pause_until_us > now_us &&
         p->accept_pause_until_us < next_us)
         next_us = p->accept_pause_until_us;
     struct timespec ts, *tsp = NULL;
     if (next_us != UINT64_MAX) {
         uint64_t d = next_us > now_us ? next_us - now_us : 0;
-        ts = (struct timespec){.tv_sec = (time_t)(d / 1000000), .tv_nsec = (long)(d % 1000000) * 1000};
+        ts = (struct timespec){.tv_sec = (time_t)(d / 1000000),
+                               .tv_nsec = (long)(d % 1000000) * 1000};
         tsp = &ts;
     }
     int n = ppoll(p->pfd, P_FIRST_CONN + p->set.n, tsp, NULL);
@@ -83,7 +84,7 @@ static int run(struct srv *srv) {
             on_listen(srv, &p, now_us);
         for (size_t i = n; i-- > 0;) {
             if (p.pfd[P_FIRST_CONN + i].revents ||
-                now_us >= nbconn_deadline_us(p.set.v[i], srv))
+                now_us >= nbconn_deadline_us(p.set.v[i]))
                 nbset_step(&p.set, i, srv, now_us);
         }
     }

@@ -67,14 +67,15 @@ static void on_listen(struct srv *srv, struct selector *s, uint64_t now_us) {
 
 static int wait_ready(struct srv *srv, struct selector *s) {
     uint64_t now_us = conn_now_us();
-    uint64_t next_us = nbset_next_deadline_us(&s->set, srv);
+    uint64_t next_us = nbset_next_deadline_us(&s->set);
     if (srv->listen_fd >= 0 && s->accept_pause_until_us > now_us &&
         s->accept_pause_until_us < next_us)
         next_us = s->accept_pause_until_us;
     struct timeval tv, *tvp = NULL;
     if (next_us != UINT64_MAX) {
         uint64_t d = next_us > now_us ? next_us - now_us : 0;
-        tv = (struct timeval){.tv_sec = (time_t)(d / 1000000), .tv_usec = (suseconds_t)(d % 1000000)};
+        tv = (struct timeval){.tv_sec = (time_t)(d / 1000000),
+                              .tv_usec = (suseconds_t)(d % 1000000)};
         tvp = &tv;
     }
     int n = select(s->maxfd + 1, &s->rd, &s->wr, NULL, tvp);
@@ -102,7 +103,7 @@ static int run(struct srv *srv) {
         if (srv->listen_fd >= 0 && FD_ISSET(srv->listen_fd, &s.rd))
             on_listen(srv, &s, now_us);
         for (size_t i = n; i-- > 0;) {
-            if (is_ready(&s, s.set.v[i]) || now_us >= nbconn_deadline_us(s.set.v[i], srv))
+            if (is_ready(&s, s.set.v[i]) || now_us >= nbconn_deadline_us(s.set.v[i]))
                 nbset_step(&s.set, i, srv, now_us);
         }
     }

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "http/conn.h"
+#include "http/metrics.h"
 #include "net/sock.h"
 #include "serve/arch.h"
 
@@ -26,7 +27,7 @@
 #define BUF_COUNT 1024u             /* provided receive buffers, shared by all connections */
 #define BUF_BYTES 2048u             /* a typical request fits one; bigger ones take several */
 #define BUF_GROUP 1
-#define TICK_US 250000ull           /* idle/linger timeouts are checked this often */
+#define TICK_US 250000ull           /* how often the timeouts are checked */
 #define LINGER_US 500000ull         /* a closing connection may keep sending this long */
 
 /* user_data = connection pointer | op (connections are malloc'ed, so 16-byte aligned). */
@@ -44,7 +45,7 @@ enum {
 
 struct uconn {
     struct conn c;
-    uint64_t last_us; /* last progress, for the idle and linger timeouts */
+    uint64_t linger_since_us; /* when the lingering close began */
     int fd;
     uint8_t nops;     /* requests in the ring that name this connection */
     uint8_t flags;    /* U_* */
@@ -190,7 +191,7 @@ static void start_linger(struct uloop *l, struct uconn *uc) {
         return;
     }
     uc->flags |= U_LINGER;
-    uc->last_us = l->now_us;
+    uc->linger_since_us = l->now_us;
     if (!(uc->flags & U_RECV))
         arm_recv(l, uc);
 }
@@ -211,7 +212,6 @@ static int send_file(struct uloop *l, struct uconn *uc) {
         if (n <= 0)
             return -1;
         conn_file_sent(&uc->c, (size_t)n);
-        uc->last_us = l->now_us;
     }
     return 1;
 }
@@ -251,18 +251,20 @@ static bool is_busy(const struct uconn *uc) {
     return uc->flags & (U_SENDING | U_TIMER | U_LINGER | U_CLOSING);
 }
 
+/* Serves fd, accepted and counted (srv_adopt or srv_accept_nb). */
 static void add_conn(struct uloop *l, int fd) {
     struct uconn *uc = fd < l->nfd ? malloc(sizeof *uc) : NULL;
     if (!uc) {
-        close(fd);
+        close(fd); /* conn_free() was never called: count the close by hand */
+        metrics_conn(METRICS_CONN_CLOSED);
         return;
     }
-    sock_set_nodelay(fd);
     conn_init(&uc->c);
+    conn_set_fd(&uc->c, fd);
     uc->fd = fd;
     uc->nops = 0;
     uc->flags = 0;
-    uc->last_us = l->now_us;
+    uc->linger_since_us = 0;
     l->by_fd[fd] = uc;
     l->nconns++;
     if (fd > l->max_fd)
@@ -272,21 +274,33 @@ static void add_conn(struct uloop *l, int fd) {
 
 /* ---- completions ----------------------------------------------------------------------- */
 
+/* Out of fds: srv_accept_nb() answers 503 to one waiting connection per call, with the
+ * spare fd it keeps for this (or serves it if an fd came free). Bounded: no spinning. */
+static void refuse_excess(struct uloop *l) {
+    for (int i = 0; i < 64; i++) {
+        int fd = srv_accept_nb(l->srv, l->listen_fd, true);
+        if (fd >= 0)
+            add_conn(l, fd);
+        else if (fd != -EMFILE && fd != -ENFILE)
+            return;
+    }
+}
+
 static void on_accept(struct uloop *l, struct io_uring_cqe *cqe) {
     if (!(cqe->flags & IORING_CQE_F_MORE))
         l->is_accept_armed = false;
-    if (cqe->res >= 0)
+    if (cqe->res >= 0 && srv_adopt(l->srv, cqe->res) == 0)
         add_conn(l, cqe->res);
-    else if (cqe->res != -ECANCELED)
-        srv_log_limited(l->srv, 0, "accept: %s (connections wait in the backlog)",
-                        strerror(-cqe->res));
+    else if (cqe->res == -EMFILE || cqe->res == -ENFILE)
+        refuse_excess(l);
+    else if (cqe->res < 0 && cqe->res != -ECANCELED)
+        srv_log_limited(l->srv, 0, "accept: %s", strerror(-cqe->res));
     /* After an error the multishot ended: re-arm on the next tick rather than spin on EMFILE. */
     if (!l->is_accept_armed && l->is_accepting && cqe->res >= 0)
         arm_accept(l);
 }
 
 static void on_data(struct uloop *l, struct uconn *uc, const char *data, size_t n) {
-    uc->last_us = l->now_us;
     if (uc->flags & U_LINGER)
         return;
     if (conn_feed(&uc->c, data, n) < 0) {
@@ -332,7 +346,6 @@ static void on_send(struct uloop *l, struct uconn *uc, int res) {
         return;
     }
     conn_out_sent(&uc->c, (size_t)res);
-    uc->last_us = l->now_us;
     drive(l, uc); /* a short send is resubmitted first thing */
 }
 
@@ -361,16 +374,35 @@ static bool is_idle(const struct uconn *uc) {
     return !is_busy(uc) && conn_is_idle(&uc->c);
 }
 
+/* A timeout of the core passed (header, body, idle, send): a 408 when a request was being
+ * read, then close. A client that stopped reading our output is simply closed. */
+static void on_timeout(struct uloop *l, struct uconn *uc) {
+    if (uc->flags & U_SENDING) {
+        conn_timeout(&uc->c); /* counts it */
+        close_conn(l, uc);
+        return;
+    }
+    conn_timeout(&uc->c);
+    drive(l, uc);
+}
+
 static void on_tick(struct uloop *l) {
-    uint64_t idle_us = l->srv->opts->idle_timeout_us;
     for (int fd = 0; fd <= l->max_fd; fd++) {
         struct uconn *uc = l->by_fd[fd];
         if (!uc)
             continue;
-        bool is_lingered_out = (uc->flags & U_LINGER) && l->now_us >= uc->last_us + LINGER_US;
-        bool is_timed_out = !(uc->flags & U_TIMER) && l->now_us >= uc->last_us + idle_us;
-        if (is_lingered_out || is_timed_out || (l->has_stopped && is_idle(uc)))
+        if (uc->flags & U_LINGER) {
+            if (l->now_us >= uc->linger_since_us + LINGER_US)
+                close_conn(l, uc);
+            continue;
+        }
+        if (l->has_stopped && is_idle(uc)) {
             close_conn(l, uc);
+            continue;
+        }
+        uint64_t deadline = conn_deadline_us(&uc->c); /* 0 during a /work wait */
+        if (deadline && l->now_us >= deadline)
+            on_timeout(l, uc);
     }
     if (l->is_accepting && !l->is_accept_armed)
         arm_accept(l); /* after EMFILE and friends */

@@ -103,22 +103,26 @@ void srv_reserve_spare_fd(void) {
         spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
+int srv_adopt(struct srv *srv, int fd) {
+    uint64_t max = srv->opts->max_conns;
+    if (max && (uint64_t)metrics_open_conns() >= max) {
+        srv_log_limited(srv, 4, "--max-conns %llu reached: answering 503", (unsigned long long)max);
+        refuse(fd);
+        return -EBUSY;
+    }
+    sock_set_nodelay(fd);
+    metrics_conn(METRICS_CONN_ACCEPTED); /* conn_free() counts the close */
+    return 0;
+}
+
 int srv_accept_nb(struct srv *srv, int listen_fd, bool is_nonblock) {
     int flags = SOCK_CLOEXEC | (is_nonblock ? SOCK_NONBLOCK : 0);
-    uint64_t max = srv->opts->max_conns;
     for (;;) {
         int fd = accept4(listen_fd, NULL, NULL, flags);
-        if (fd >= 0 && max && (uint64_t)metrics_open_conns() >= max) {
-            srv_log_limited(srv, 4, "--max-conns %llu reached: answering 503",
-                            (unsigned long long)max);
-            refuse(fd);
-            continue; /* keep draining: edge-triggered callers expect EAGAIN at the end */
-        }
-        if (fd >= 0) {
-            sock_set_nodelay(fd);
-            metrics_conn(METRICS_CONN_ACCEPTED); /* conn_free() counts the close */
+        if (fd >= 0 && srv_adopt(srv, fd) < 0)
+            continue; /* refused; keep draining: edge-triggered callers expect EAGAIN */
+        if (fd >= 0)
             return fd;
-        }
         int err = errno;
         if (err == EINTR || err == ECONNABORTED)
             continue;

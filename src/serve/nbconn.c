@@ -8,6 +8,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "http/metrics.h"
+#include "net/sock.h"
+
 #define MAX_READS_PER_STEP 8   /* fairness: a client flooding us yields to the others */
 #define LINGER_US 500000       /* how long a closing connection may keep sending to us */
 #define ACCEPT_PAUSE_US 100000 /* after EMFILE: let the listener rest instead of spinning */
@@ -20,7 +23,7 @@ static enum nb_want finish(struct nbconn *nc) {
 }
 
 /* Sends pending output, then the pending file. 1: all sent; 0: the socket is full; -errno. */
-static int flush(struct nbconn *nc, uint64_t now_us) {
+static int flush(struct nbconn *nc) {
     size_t len;
     const char *p;
     while ((p = conn_out(&nc->c, &len))) {
@@ -30,7 +33,6 @@ static int flush(struct nbconn *nc, uint64_t now_us) {
         if (n < 0)
             return errno == EAGAIN ? 0 : -errno;
         conn_out_sent(&nc->c, (size_t)n);
-        nc->last_us = now_us;
     }
     int file_fd;
     off_t off;
@@ -43,27 +45,39 @@ static int flush(struct nbconn *nc, uint64_t now_us) {
         if (n == 0)
             return -EIO; /* the file shrank under us: the response cannot be completed */
         conn_file_sent(&nc->c, (size_t)n);
-        nc->last_us = now_us;
     }
     return 1;
 }
 
-uint64_t nbconn_deadline_us(const struct nbconn *nc, const struct srv *srv) {
+uint64_t nbconn_deadline_us(const struct nbconn *nc) {
     if (nc->is_lingering)
-        return nc->last_us + LINGER_US;
+        return nc->linger_since_us + LINGER_US;
     if (nc->want == NB_SLEEP)
         return nc->c.wake_us;
-    return nc->last_us + srv->opts->idle_timeout_us;
+    uint64_t d = conn_deadline_us(&nc->c); /* header, body, idle or send timeout */
+    return d ? d : UINT64_MAX;
 }
 
-/* Nothing to do until the socket is ready; closes the connection if it waited too long
- * (idle keep-alive, a client sending a request slowly, or a reader that stopped reading). */
+static enum nb_want start_linger(struct nbconn *nc, const struct srv *srv, uint64_t now_us);
+
+/* A timeout of the core passed: a 408 when a request was being read (if it can be sent at
+ * once), then close. A reader that stopped reading is simply closed. */
+static enum nb_want timed_out(struct nbconn *nc, const struct srv *srv, uint64_t now_us) {
+    if (nc->is_lingering)
+        return finish(nc);
+    conn_timeout(&nc->c);
+    if (flush(nc) <= 0)
+        return finish(nc);
+    return start_linger(nc, srv, now_us);
+}
+
+/* Nothing to do until the socket is ready, unless the connection's deadline has passed. */
 static enum nb_want wait_for(struct nbconn *nc, const struct srv *srv, enum nb_want want,
                              uint64_t now_us) {
     nc->want = (uint8_t)want;
-    if (now_us >= nbconn_deadline_us(nc, srv))
-        return finish(nc);
-    if (want == NB_READ && conn_is_idle(&nc->c))
+    if (now_us >= nbconn_deadline_us(nc))
+        return timed_out(nc, srv, now_us);
+    if (want == NB_READ && !nc->is_lingering && conn_is_idle(&nc->c))
         conn_shrink(&nc->c); /* an idle keep-alive connection holds no buffer */
     return want;
 }
@@ -89,40 +103,45 @@ static enum nb_want start_linger(struct nbconn *nc, const struct srv *srv, uint6
     if (shutdown(nc->fd, SHUT_WR) < 0)
         return finish(nc);
     nc->is_lingering = true;
-    nc->last_us = now_us;
+    nc->linger_since_us = now_us;
     return linger(nc, srv, now_us);
 }
 
-/* Reads once into the connection. 1: bytes arrived; 0: nothing there; -1: closed or failed. */
-static int read_some(struct nbconn *nc, uint64_t now_us) {
+/* Reads once into the connection (with the kernel's receive time when metrics are on).
+ * 1: bytes arrived; 0: nothing there; -1: closed or failed. */
+static int read_some(struct nbconn *nc) {
     for (;;) {
         size_t space;
         char *buf = conn_rbuf(&nc->c, &space);
         if (!buf)
             return -1;
-        ssize_t n = recv(nc->fd, buf, space, MSG_DONTWAIT);
-        if (n > 0) {
+        uint64_t arrival_ns = 0;
+        ssize_t n = nc->has_ts ? sock_recv_ts(nc->fd, buf, space, MSG_DONTWAIT, &arrival_ns)
+                               : recv(nc->fd, buf, space, MSG_DONTWAIT);
+        if (n < 0 && !nc->has_ts)
+            n = -errno;
+        if (n > 0 && arrival_ns) {
+            metrics_set_arrival_source(METRICS_ARRIVAL_KERNEL);
+            conn_rdone_ts(&nc->c, (size_t)n, arrival_ns);
+        } else if (n > 0) {
             conn_rdone(&nc->c, (size_t)n);
-            nc->last_us = now_us;
-            return 1;
         }
-        if (n < 0 && errno == EINTR)
+        if (n > 0)
+            return 1;
+        if (n == -EINTR)
             continue;
-        return n < 0 && errno == EAGAIN ? 0 : -1;
+        return n == -EAGAIN ? 0 : -1;
     }
 }
 
 enum nb_want nbconn_step(struct nbconn *nc, const struct srv *srv, uint64_t now_us) {
     if (nc->is_lingering)
         return linger(nc, srv, now_us);
-    if (nc->want == NB_SLEEP) {
-        if (now_us < nc->c.wake_us)
-            return NB_SLEEP;
-        nc->last_us = now_us; /* the wait is over: the timeouts count from here */
-    }
+    if (nc->want == NB_SLEEP && now_us < nc->c.wake_us)
+        return NB_SLEEP;
     for (int reads = 0;;) {
         enum conn_status st = conn_process(&nc->c, now_us);
-        int rc = flush(nc, now_us);
+        int rc = flush(nc);
         if (rc < 0)
             return finish(nc);
         if (rc == 0)
@@ -137,7 +156,7 @@ enum nb_want nbconn_step(struct nbconn *nc, const struct srv *srv, uint64_t now_
             continue;
         if (reads++ == MAX_READS_PER_STEP)
             return wait_for(nc, srv, NB_READ, now_us); /* more may be there: level-triggered */
-        rc = read_some(nc, now_us);
+        rc = read_some(nc);
         if (rc < 0)
             return finish(nc);
         if (rc == 0)
@@ -164,10 +183,14 @@ int nbset_add(struct nbset *set, int fd, uint64_t now_us) {
     if (!nc)
         return -ENOMEM;
     conn_init(&nc->c);
+    conn_set_fd(&nc->c, fd);
     nc->fd = fd;
-    nc->last_us = now_us;
+    nc->linger_since_us = 0;
     nc->want = NB_READ;
     nc->is_lingering = false;
+    nc->has_ts = metrics_enabled();
+    if (nc->has_ts)
+        sock_enable_rx_timestamps(fd);
     set->v[set->n++] = nc;
     return 0;
 }
@@ -188,10 +211,10 @@ void nbset_close_idle(struct nbset *set) {
     }
 }
 
-uint64_t nbset_next_deadline_us(const struct nbset *set, const struct srv *srv) {
+uint64_t nbset_next_deadline_us(const struct nbset *set) {
     uint64_t next = UINT64_MAX;
     for (size_t i = 0; i < set->n; i++) {
-        uint64_t d = nbconn_deadline_us(set->v[i], srv);
+        uint64_t d = nbconn_deadline_us(set->v[i]);
         if (d < next)
             next = d;
     }

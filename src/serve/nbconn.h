@@ -21,10 +21,11 @@ enum nb_want {
 
 struct nbconn {
     struct conn c;
-    uint64_t last_us;  /* last progress (bytes in or out), CLOCK_MONOTONIC us, for timeouts */
+    uint64_t linger_since_us; /* when the lingering close began (CLOCK_MONOTONIC us) */
     int fd;
     uint8_t want;      /* enum nb_want */
     bool is_lingering; /* response sent, our side shut down, draining the client's bytes */
+    bool has_ts;       /* reads carry the kernel's receive time (metrics on) */
 };
 
 /* A growable array of connections; order is not kept (removal swaps in the last one). */
@@ -39,9 +40,10 @@ struct nbset {
  * CLOCK_MONOTONIC us. On NB_DONE the fd is closed and nc is freed. Single thread only. */
 enum nb_want nbconn_step(struct nbconn *nc, const struct srv *srv, uint64_t now_us);
 
-/* When nbconn_step() must be called even without readiness: the wake time of a wait, or the
- * idle/linger timeout. CLOCK_MONOTONIC us. */
-uint64_t nbconn_deadline_us(const struct nbconn *nc, const struct srv *srv);
+/* When nbconn_step() must be called even without readiness: the wake time of a wait, the
+ * core's header/body/idle/send timeout (conn_deadline_us), or the end of a lingering close.
+ * CLOCK_MONOTONIC us; UINT64_MAX for none. */
+uint64_t nbconn_deadline_us(const struct nbconn *nc);
 
 /* True when the connection waits for a new request with nothing in flight: on shutdown it
  * may simply be closed. */
@@ -57,7 +59,7 @@ enum nb_want nbset_step(struct nbset *set, size_t i, const struct srv *srv, uint
 void nbset_close_idle(struct nbset *set);
 
 /* The earliest nbconn_deadline_us() in the set, or UINT64_MAX when it is empty. */
-uint64_t nbset_next_deadline_us(const struct nbset *set, const struct srv *srv);
+uint64_t nbset_next_deadline_us(const struct nbset *set);
 
 /* Closes every connection and frees the array. */
 void nbset_free(struct nbset *set);

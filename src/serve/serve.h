@@ -60,6 +60,11 @@ int srv_accept(struct srv *srv);
  * (EMFILE is logged at most once a second). The fd is non-blocking when is_nonblock. */
 int srv_accept_nb(struct srv *srv, int listen_fd, bool is_nonblock);
 
+/* For a connection accepted by other means (io_uring's multishot accept): applies --max-conns
+ * (answers 503 and closes fd, returning -EBUSY) or counts it as accepted and sets TCP_NODELAY
+ * (returns 0), as srv_accept_nb() does. */
+int srv_adopt(struct srv *srv, int fd);
+
 /* Serves one connection in blocking style until it closes: read, conn_process, write, sleep
  * through /work waits. Closes fd. The thread, process, pool and iterative architectures all
  * call this, so they differ only in how they get concurrency. */
