@@ -76,6 +76,7 @@ struct thread {
     int ep;
     struct conn *conns;
     uint32_t conn_count, open_count, peak_open;
+    uint64_t inflight; /* requests assigned to connections and not answered, all connections */
     struct req *rings;
     struct conn *idle, *free;
     struct conn **heap;
@@ -342,12 +343,14 @@ static void record_failure(struct thread *t, struct conn *c, const struct req *r
     }
 }
 
+/* `sent` (for the achieved rate) counts measured requests written before the end of the
+ * sending window, so a backlog left over from the warm-up cannot inflate it. */
 static void mark_sent(struct thread *t, struct req *r, uint64_t now) {
     r->sent_ns = now;
-    if (now >= t->measure_ns && now < t->send_end_ns) {
-        t->st.sent++;
+    if (now >= t->measure_ns)
         t->sec.sent++;
-    }
+    if (r->is_measured && now < t->send_end_ns)
+        t->st.sent++;
 }
 
 /* ---- Connections ----------------------------------------------------------------------- */
@@ -406,6 +409,7 @@ static void conn_close(struct thread *t, struct conn *c) {
     close(c->fd);
     c->fd = -1;
     c->state = CONN_CLOSED;
+    t->inflight -= c->inflight;
     c->inflight = c->unwritten = c->head = 0;
     c->woff = 0;
     c->first_byte_ns = 0;
@@ -506,6 +510,7 @@ static bool conn_assign(struct thread *t, struct conn *c, uint64_t intended_ns, 
         t->budget--;
     c->inflight++;
     c->unwritten++;
+    t->inflight++;
     if (c->state != CONN_OPEN)
         return true;
     mark_sent(t, r, now);
@@ -697,6 +702,7 @@ static bool on_response(struct thread *t, struct conn *c, uint64_t now) {
     struct req *r = &c->ring[c->head];
     c->head = (c->head + 1) % t->o->pipeline;
     c->inflight--;
+    t->inflight--;
     record_response(t, c, r, now);
     if (!c->rp.is_keepalive || !t->o->is_keepalive) {
         if (c->inflight)
@@ -806,12 +812,7 @@ static void stop_sending(struct thread *t, uint64_t now) {
 }
 
 static bool has_work(const struct thread *t) {
-    if (t->next_intended_ns != UINT64_MAX)
-        return true;
-    for (uint32_t i = 0; i < t->conn_count; i++)
-        if (t->conns[i].inflight)
-            return true;
-    return false;
+    return t->next_intended_ns != UINT64_MAX || t->inflight > 0;
 }
 
 /* The run is over: whatever is still in flight timed out, whatever is still waiting for a
@@ -883,6 +884,8 @@ static void loop(struct thread *t) {
         if (t->is_sending && (now >= t->send_end_ns || stop_requested || t->budget == 0 ||
                               (t->o->rate_per_s > 0 && t->next_intended_ns == UINT64_MAX)))
             stop_sending(t, now);
+        else if (stop_requested && t->hard_end_ns > now)
+            t->hard_end_ns = now; /* interrupted while draining */
         if (t->o->rate_per_s > 0)
             open_dispatch(t, now);
         else
