@@ -103,7 +103,7 @@ static int parse_workload(struct sweep_opts *o, char *text) {
     if (!strncmp(text, "static:", 7) && text[7]) {
         o->workload = SWEEP_STATIC;
         o->static_path = text + 7;
-        return 0;
+        return access(o->static_path, R_OK) == 0 ? 0 : -ENOENT;
     }
     char *colon = strchr(text, ':');
     if (!colon)
@@ -149,17 +149,21 @@ static const struct option long_opts[] = {
     {NULL, 0, NULL, 0},
 };
 
-/* One option; returns 0, or the exit status (help: 0 via -1 sentinel is not used). */
+/* Applies one option; returns 0, or 2 after printing the usage error. */
 static int apply_opt(struct sweep_opts *o, int c, char *arg, char **archs, char **peers) {
     char err[160];
     switch (c) {
     case 'a': *archs = arg; return 0;
     case 'p': *peers = arg; return 0;
-    case 'w':
-        return parse_workload(o, arg) < 0
-                   ? usage_error("sweep", "--workload '%s': expected hello, cpu:T, io:T[:exp] "
-                                          "or static:FILE", o->workload_text)
-                   : 0;
+    case 'w': {
+        int rc = parse_workload(o, arg);
+        if (rc == -ENOENT)
+            return usage_error("sweep", "--workload %s: cannot read %s", o->workload_text,
+                               o->static_path);
+        return rc < 0 ? usage_error("sweep", "--workload '%s': expected hello, cpu:T, "
+                                             "io:T[:exp] or static:FILE", o->workload_text)
+                      : 0;
+    }
     case 's':
         o->slo_text = arg;
         return slo_parse(arg, &o->slo, err, sizeof err) < 0 ? usage_error("sweep", "%s", err) : 0;
