@@ -3,6 +3,7 @@
  * the whole script at the first plot without points. Drawing is gnuplot's; the page embeds. */
 #include "report/report.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -411,10 +412,28 @@ static int run_blocks(const char *dir, const char *gnuplot, const char *script) 
     return failed;
 }
 
+/* Removes the plots and data of an earlier build, so none of them shows up again. */
+static void clear_old(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    char path[4400];
+    for (struct dirent *e; (e = readdir(d));) {
+        size_t len = strlen(e->d_name);
+        if (len > 4 && (!strcmp(e->d_name + len - 4, ".svg") ||
+                        !strcmp(e->d_name + len - 4, ".dat"))) {
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+            unlink(path);
+        }
+    }
+    closedir(d);
+}
+
 int plot_all(struct report *rep) {
     char dir[4096], script[4200], gnuplot[4096], log[4300];
     snprintf(dir, sizeof dir, "%s/plots", rep->dir);
     mkdir(dir, 0755);
+    clear_old(dir);
     snprintf(script, sizeof script, "%s/plots.gp", dir);
     int rc = write_script(rep, script);
     if (rc < 0) {
