@@ -32,6 +32,12 @@ exercise() {
 }
 
 for arch in $ARCHS; do
+    if [ "$arch" = uring ]; then
+        # io_uring: the kernel fills buffers behind valgrind's back (provided buffer rings), so
+        # every parse reads "uninitialised" bytes, and valgrind 3.19 stalls the ring.
+        skip "$arch: valgrind cannot follow io_uring's shared rings"
+        continue
+    fi
     log="$LOGS/$arch.log"
     pf="$E2E_TMP/port.$arch"
     # --fair-sched keeps the threaded architectures moving; fibers switch stacks on purpose.
@@ -50,6 +56,7 @@ for arch in $ARCHS; do
     kill -TERM "$pid"
     rc=0
     for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null   # still running after 30 s: counted as a failure
     wait "$pid"; rc=$?
     errors=$(sed -nE 's/.*ERROR SUMMARY: ([0-9]+) errors.*/\1/p' "$log" | tail -1)
     lost=$(sed -nE 's/.*definitely lost: ([0-9,]+) bytes.*/\1/p' "$log" | tail -1)
