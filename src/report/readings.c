@@ -76,11 +76,11 @@ static void latency_model(FILE *f, const struct report *rep) {
     char a[32], b[32], svc[32], rtt[32];
     fprintf(f, " At half of its maximum (%.0f req/s), the queueing model (one server, service "
                "time %s, round trip %s; see the page's end) predicts a p99 of %s for %s; it "
-               "measured %s, %.1f times the prediction.",
+               "measured %s, %.*f times the prediction.",
             r->rate_per_s, report_fmt_us(svc, sizeof svc, s->service_us),
             report_fmt_us(rtt, sizeof rtt, s->rtt_us), report_fmt_us(a, sizeof a, model),
             s->name, report_fmt_us(b, sizeof b, rep->sums[best].p99_half_us),
-            p_us(r, 99) / fmax(1, model));
+            p_us(r, 99) / fmax(1, model) < 10 ? 1 : 0, p_us(r, 99) / fmax(1, model));
 }
 
 /* Open-loop runs where the loader fell behind its schedule measure the loader, not the server. */
@@ -122,13 +122,17 @@ static void reading_latency(FILE *f, const struct report *rep) {
                    "the highest load tried.", KNEE_FACTOR);
     else
         fprintf(f, "The p99 knee (p99 above %.0f times its value at the lowest load) comes first "
-                   "for %s, at %.0f req/s (%.0f%% of its maximum); %s holds out to the highest "
-                   "rate, %.0f req/s (%.0f%%).",
+                   "for %s, at %.0f req/s (%.0f%% of its maximum); the highest knee is %s's, at "
+                   "%.0f req/s (%.0f%%).",
                 KNEE_FACTOR, name_of(rep, first), knees[first], 100 * fracs[first],
                 name_of(rep, last), knees[last], 100 * fracs[last]);
-    if (flat)
-        fprintf(f, " %zu server%s showed no knee up to 95%% of %s maximum.", flat,
-                flat == 1 ? "" : "s", flat == 1 ? "its" : "their");
+    for (size_t i = 0, n = 0; flat && i < rep->data.server_count; i++) {
+        if (knees[i] != 0 || !rep->sums[i].half_run)
+            continue;
+        fprintf(f, "%s%s", n ? ", " : " No knee up to 95% of the maximum: ", name_of(rep, i));
+        if (++n == flat)
+            fputc('.', f);
+    }
     latency_model(f, rep);
 }
 
