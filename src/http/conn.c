@@ -448,7 +448,7 @@ static unsigned resp_flags_for(struct conn *c) {
     bool is_10 = c->parser.http_minor == 0;
     if (is_10)
         f |= RESP_HTTP10;
-    if (!(c->flags & F_KEEPALIVE) || http_draining)
+    if (!(c->flags & F_KEEPALIVE) || __atomic_load_n(&http_draining, __ATOMIC_RELAXED))
         f |= RESP_CLOSE;
     else if (is_10)
         f |= RESP_KEEPALIVE;

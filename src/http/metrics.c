@@ -128,7 +128,7 @@ void metrics_set_queue_len(int64_t n) {
 }
 
 void metrics_set_arrival_source(enum metrics_arrival_source src) {
-    M.arrival_source = src;
+    __atomic_store_n(&M.arrival_source, src, __ATOMIC_RELAXED); /* every worker sets it */
 }
 
 /* Adds a shard's counts into h, each bucket at its lowest equivalent value. */
@@ -169,7 +169,7 @@ int metrics_snapshot(struct metrics_snapshot *out) {
     for (int i = 0; M.shards && i < NSHARDS; i++)
         add_shard(out, &M.shards[i]);
     out->queue_len = __atomic_load_n(&M.queue_len, __ATOMIC_RELAXED);
-    out->arrival_source = M.arrival_source;
+    out->arrival_source = __atomic_load_n(&M.arrival_source, __ATOMIC_RELAXED);
     out->queue = &snap_q;
     out->service = &snap_s;
     return 0; /* snap_lock stays held until metrics_snapshot_free() */

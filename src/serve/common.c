@@ -208,7 +208,7 @@ static int wait_readable(struct srv *srv, int fd, struct conn *c) {
         /* stop_fd is readable but srv_stopping() is false: a fork child, whose copy of the
          * signal state did not change. Close as the parent would (and do not spin). */
         if (n > 0 && (p[1].revents & POLLIN)) {
-            http_draining = 1;
+            __atomic_store_n(&http_draining, 1, __ATOMIC_RELAXED);
             return 0;
         }
     }

@@ -273,13 +273,13 @@ static int stop_efd = -1;
 static unsigned drain_s = 10;
 
 bool srv_stopping(void) {
-    return stop_count > 0;
+    return __atomic_load_n(&stop_count, __ATOMIC_RELAXED) > 0; /* other threads read it */
 }
 
 static void on_stop_signal(int sig) {
-    if (stop_count++ > 0)
+    if (__atomic_fetch_add(&stop_count, 1, __ATOMIC_RELAXED) > 0)
         _exit(1);
-    http_draining = 1;
+    __atomic_store_n(&http_draining, 1, __ATOMIC_RELAXED); /* read by every worker thread */
     alarm(drain_s); /* in-flight requests get --drain-timeout, then we exit anyway */
     uint64_t one = 1;
     if (write(stop_efd, &one, sizeof one) < 0) {
