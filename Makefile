@@ -133,6 +133,7 @@ $(FUZZ_BUILD)/fuzz_conn: tests/fuzz/fuzz_conn.c $(FUZZ_SRCS) $(wildcard src/http
 
 # New inputs go to build/fuzz/corpus; the seeds in tests/fuzz/corpus stay as committed.
 fuzz: $(FUZZ_BUILD)/fuzz_conn
+	@mkdir -p $(FUZZ_BUILD)/corpus
 	$(FUZZ_BUILD)/fuzz_conn -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 \
 		-print_final_stats=1 $(FUZZ_BUILD)/corpus tests/fuzz/corpus
 

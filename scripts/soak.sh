@@ -5,7 +5,7 @@
 # RSS at the end is within 10% of its RSS after the first block (a leak grows it block by block).
 # Prints one line per architecture and a closing "soak: N passed, N failed".
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 SRVLAB=${SRVLAB:-./srvlab}
 TOTAL=${SOAK_REQUESTS:-1000000}
 CONNS=${SOAK_CONNS:-200}
