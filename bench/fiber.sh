@@ -70,32 +70,44 @@ start() {
 }
 stop() { kill -TERM "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
 
-# rate ARCH [options]: requests/s of one pinned run.
+HZ=$(getconf CLK_TCK)
+# utime+stime of the server in clock ticks (/proc/PID/stat sums its threads).
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# rate ARCH [options]: "requests/s requests-per-server-CPU-second" of one pinned run. The second
+# figure does not care whether another job shared the server's core.
 rate() {
-    local port out
+    local port out c0 c1
     port=$(free_port)
-    start "$port" 0 "$@" || { echo 0; return; }
+    start "$port" 0 "$@" || { echo "0 0"; return; }
     taskset -c 1 wrk -t1 -c"$CONNS" -d1s "http://127.0.0.1:$port/" >/dev/null # warm-up
+    c0=$(cpu_ticks "$PID")
     out=$(taskset -c 1 wrk -t1 -c"$CONNS" -d"$DURATION" "http://127.0.0.1:$port/")
+    c1=$(cpu_ticks "$PID")
     stop "$PID"
-    awk '/^Requests\/sec/ {print $2}' <<<"$out"
+    awk -v t=$((c1 - c0)) -v hz="$HZ" '/requests in/ {r = $1} /^Requests\/sec/ {s = $2}
+        END {printf "%s %.0f\n", s, t ? r * hz / t : 0}' <<<"$out"
 }
 
 throughput_part() {
-    "$SRVLAB" serve --list-archs | grep -qx epoll || { echo "# epoll not built: throughput skipped"; return; }
+    "$SRVLAB" serve --list-archs | grep -qx epoll || { echo "# epoll not built: skipped"; return; }
     : >"$TMP/epoll"; : >"$TMP/green"
     for _ in $(seq 1 "$ROUNDS"); do
         rate epoll >>"$TMP/epoll"
         rate green --threads 1 >>"$TMP/green"
     done
-    local e g
-    e=$(median <"$TMP/epoll"); g=$(median <"$TMP/green")
-    echo "### Hello world on one core (wrk -t1 -c$CONNS on CPU 1, server on CPU 0, median of $ROUNDS x $DURATION)"
+    local e g ec gc
+    e=$(cut -d' ' -f1 "$TMP/epoll" | median); g=$(cut -d' ' -f1 "$TMP/green" | median)
+    ec=$(cut -d' ' -f2 "$TMP/epoll" | median); gc=$(cut -d' ' -f2 "$TMP/green" | median)
+    echo "### Hello world on one core (wrk -t1 -c$CONNS on CPU 1, server on CPU 0," \
+        "median of $ROUNDS x $DURATION)"
     echo
-    echo "| server | requests/s | vs epoll |"
-    echo "|---|---:|---:|"
-    echo "| epoll | $e | 1.00 |"
-    awk -v g="$g" -v e="$e" 'BEGIN { printf "| green --threads 1 | %s | %.2f |\n", g, (e > 0 ? g / e : 0) }'
+    echo "| server | requests/s | vs epoll | requests per server-CPU-second | vs epoll |"
+    echo "|---|---:|---:|---:|---:|"
+    echo "| epoll | $e | 1.00 | $ec | 1.00 |"
+    awk -v g="$g" -v e="$e" -v gc="$gc" -v ec="$ec" 'BEGIN {
+        printf "| green --threads 1 | %s | %.2f | %s | %.2f |\n", g, (e > 0 ? g / e : 0), gc,
+            (ec > 0 ? gc / ec : 0) }'
     echo
 }
 

@@ -55,11 +55,19 @@ struct fib *fib_self(void);
 void fib_yield(void);
 
 /* Parks the running fiber until fd is ready for events (FIB_IN, FIB_OUT), deadline_us
- * (CLOCK_MONOTONIC us, FIB_NO_DEADLINE for none) passes, or fib_interrupt(). Call it only after
- * an operation on fd (non-blocking) returned EAGAIN: readiness that was reported while nobody
- * waited is not remembered. Returns 0 (ready, or a spurious wake: retry the operation),
- * -ETIMEDOUT or -ECANCELED. */
+ * (CLOCK_MONOTONIC us, FIB_NO_DEADLINE for none) passes, or fib_interrupt(). Call it only when
+ * fd is drained for events: an operation on it (non-blocking) returned EAGAIN, or a read was
+ * short, or fib_maybe_readable() said false. The wake-up is the next edge-triggered event.
+ * Returns 0 (ready, or a spurious wake: retry the operation), -ETIMEDOUT or -ECANCELED. */
 int fib_wait_fd(int fd, unsigned events, uint64_t deadline_us);
+
+/* False when fd is known to have nothing to read: since the last readiness event, a read found
+ * its queue empty (fib_drained, fib_wait_fd). A recv then would only say EAGAIN: wait instead. */
+bool fib_maybe_readable(int fd);
+
+/* Records that an operation found fd drained for events (a short read of a stream socket means
+ * its receive queue is empty now; the next data brings a new edge). */
+void fib_drained(int fd, unsigned events);
 
 /* Parks the running fiber until deadline_us passes. Returns 0, or -ECANCELED when interrupted. */
 int fib_sleep_until(uint64_t deadline_us);

@@ -29,9 +29,13 @@ struct fib {
     uint8_t state;
 };
 
-/* Who waits on an fd, per direction (one waiter each, as in Go's pollDesc). */
+/* Who waits on an fd, per direction (one waiter each, as in Go's pollDesc), and which
+ * directions are known drained: an operation found the socket empty (EAGAIN, or a short read)
+ * and no edge came since. Edge-triggered epoll reports the next data, so a drained fd can be
+ * waited on without first trying a system call that would say EAGAIN. */
 struct fd_waiters {
     struct fib *in, *out;
+    uint8_t drained; /* FIB_IN, FIB_OUT bits */
     bool is_registered;
 };
 
@@ -181,23 +185,33 @@ static int arm(struct fib *f, uint64_t deadline_us) {
 
 /* ---- the netpoller ------------------------------------------------------------------------ */
 
-/* The fd's waiter slots, registering fd with epoll the first time it is waited on: once, for
- * both directions, edge-triggered, so a busy connection costs no further epoll_ctl calls. */
-static int fd_slot(int fd, struct fd_waiters **out) {
-    if (fd < 0)
-        return -EBADF;
+/* The fd's slot, growing the table as needed. NULL (errno set) for a bad fd or no memory. */
+static struct fd_waiters *slot_of(int fd) {
+    if (fd < 0) {
+        errno = EBADF;
+        return NULL;
+    }
     if ((size_t)fd >= S->nfds) {
         size_t n = S->nfds ? S->nfds : 1024;
         while (n <= (size_t)fd)
             n *= 2;
         struct fd_waiters *t = realloc(S->fds, n * sizeof *t);
         if (!t)
-            return -ENOMEM;
+            return NULL;
         memset(t + S->nfds, 0, (n - S->nfds) * sizeof *t);
         S->fds = t;
         S->nfds = n;
     }
-    struct fd_waiters *w = &S->fds[fd];
+    return &S->fds[fd];
+}
+
+/* The fd's slot, registering fd with epoll the first time it is waited on: once, for both
+ * directions, edge-triggered, so a busy connection costs no further epoll_ctl calls. Adding
+ * reports readiness that is already there, so data that came before is not missed. */
+static int fd_slot(int fd, struct fd_waiters **out) {
+    struct fd_waiters *w = slot_of(fd);
+    if (!w)
+        return -errno;
     if (!w->is_registered) {
         struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
                                  .data.fd = fd};
@@ -215,10 +229,16 @@ static void on_event(const struct epoll_event *ev) {
         return;
     struct fd_waiters *w = &S->fds[fd];
     uint32_t e = ev->events;
-    if (w->in && (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
-        wake(w->in, 0);
-    if (w->out && (e & (EPOLLOUT | EPOLLHUP | EPOLLERR)))
-        wake(w->out, 0);
+    if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+        w->drained &= (uint8_t)~FIB_IN;
+        if (w->in)
+            wake(w->in, 0);
+    }
+    if (e & (EPOLLOUT | EPOLLHUP | EPOLLERR)) {
+        w->drained &= (uint8_t)~FIB_OUT;
+        if (w->out)
+            wake(w->out, 0);
+    }
 }
 
 /* Waits at most until the earliest deadline (not at all when fibers are runnable). */
@@ -407,6 +427,7 @@ int fib_wait_fd(int fd, unsigned events, uint64_t deadline_us) {
         return -EBUSY; /* one waiter per direction */
     if ((rc = arm(f, deadline_us)) < 0)
         return rc;
+    w->drained |= (uint8_t)events; /* the caller found fd drained; the next edge clears it */
     if (events & FIB_IN)
         w->in = f;
     if (events & FIB_OUT)
@@ -428,9 +449,26 @@ static int wait_or_fail(int fd, unsigned events, uint64_t deadline_us) {
     return fib_wait_fd(fd, events, deadline_us);
 }
 
+bool fib_maybe_readable(int fd) {
+    return fd < 0 || (size_t)fd >= S->nfds || !(S->fds[fd].drained & FIB_IN);
+}
+
+void fib_drained(int fd, unsigned events) {
+    struct fd_waiters *w = slot_of(fd);
+    if (w)
+        w->drained |= (uint8_t)events;
+}
+
 ssize_t fib_read(int fd, void *buf, size_t len, uint64_t deadline_us) {
     for (;;) {
+        if (!fib_maybe_readable(fd)) {
+            int rc = fib_wait_fd(fd, FIB_IN, deadline_us);
+            if (rc < 0)
+                return rc;
+        }
         ssize_t n = read(fd, buf, len);
+        if (n > 0 && (size_t)n < len)
+            fib_drained(fd, FIB_IN); /* a short read emptied the queue */
         if (n >= 0)
             return n;
         int rc = wait_or_fail(fd, FIB_IN, deadline_us);
@@ -495,6 +533,7 @@ int fib_close(int fd) {
         if (w->out)
             wake(w->out, -EBADF);
         w->is_registered = false;
+        w->drained = 0;
     }
     return close(fd) < 0 ? -errno : 0;
 }

@@ -143,10 +143,13 @@ static void serve_conn(void *arg) {
         if (!buf)
             break;
         uint64_t arrival_ns = 0;
-        ssize_t n = has_ts ? sock_recv_ts(fd, buf, space, MSG_DONTWAIT, &arrival_ns)
-                           : recv(fd, buf, space, MSG_DONTWAIT);
+        ssize_t n = !fib_maybe_readable(fd) ? -EAGAIN /* known empty: skip a vain recv */
+                    : has_ts ? sock_recv_ts(fd, buf, space, MSG_DONTWAIT, &arrival_ns)
+                             : recv(fd, buf, space, MSG_DONTWAIT);
         if (n < 0 && !has_ts)
-            n = -errno;
+            n = n == -EAGAIN ? n : -errno;
+        if (n > 0 && (size_t)n < space)
+            fib_drained(fd, FIB_IN); /* a short read emptied the receive queue */
         if (n == -EAGAIN || n == -EWOULDBLOCK) {
             int rc = wait_readable(srv, fd, &gc.c);
             if (rc == -ETIMEDOUT) {
