@@ -4,6 +4,9 @@
  * first); EPOLLOUT only matters after a short write. No threads here. */
 #include "serve/evconn.h"
 
+#include "http/metrics.h"
+#include "net/sock.h"
+
 #include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -25,10 +28,11 @@ enum {
 #define ACCEPT_PAUSE_US 10000    /* EMFILE: stop polling the listener this long */
 #define SHARE_PAUSE_US 1000       /* --listener exclusive: a loop over its share steps back */
 #define DRIVE_BUDGET 64            /* conn_process rounds per event before yielding */
-#define DRAIN_GRACE_MS 500        /* shutdown: a fresh connection's first request may be on its way */
+#define DRAIN_GRACE_US 500000        /* shutdown: a fresh connection's first request may be on its way */
 #define DRAIN_SWEEP_US 100000     /* shutdown: look for connections that became closable */
 #define LINGER_US 1000000        /* lingering close: wait this long for the client's FIN */
-#define SWEEP_MAX_US 1000000     /* idle sweep period (shorter for short idle timeouts) */
+#define SWEEP_MIN_US 10000       /* timeout sweep period: a quarter of the shortest timeout, */
+#define SWEEP_MAX_US 1000000     /* within these bounds */
 #define EV_CONN_EVENTS (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)
 
 static struct evconn_loop *loop_of(struct evloop *lp) {
@@ -90,10 +94,6 @@ static void slabs_free(struct evconn_loop *el) {
         el->slabs = next;
     }
     el->free_conns = NULL;
-}
-
-static void touch(struct evconn_loop *el, struct evconn *e) {
-    e->active_ms = (uint32_t)(el->lp.now_us / 1000);
 }
 
 static void drive(struct evconn_loop *el, struct evconn *e);
@@ -166,7 +166,6 @@ static int flush(struct evconn_loop *el, struct evconn *e) {
         if (n < 0)
             return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
         conn_out_sent(&e->c, (size_t)n);
-        touch(el, e);
         if ((size_t)n < len)
             return 0;
     }
@@ -179,7 +178,6 @@ static int flush(struct evconn_loop *el, struct evconn *e) {
         if (n == 0)
             return -1; /* the file shrank under us: the promised length cannot be kept */
         conn_file_sent(&e->c, (size_t)n);
-        touch(el, e);
         if ((size_t)n < len)
             return 0;
     }
@@ -193,8 +191,8 @@ static int flush(struct evconn_loop *el, struct evconn *e) {
 static bool is_closable_when_draining(struct evconn_loop *el, struct evconn *e) {
     if (!conn_is_idle(&e->c))
         return false;
-    uint32_t age_ms = (uint32_t)(el->lp.now_us / 1000) - e->active_ms;
-    return !(e->flags & F_FRESH) || age_ms >= DRAIN_GRACE_MS;
+    /* t_in_us is the accept time until the first byte arrives */
+    return !(e->flags & F_FRESH) || el->lp.now_us >= e->c.t_in_us + DRAIN_GRACE_US;
 }
 
 /* Nothing more to do until the next event: give the buffers back while idle. */
@@ -202,6 +200,27 @@ static void park(struct evconn_loop *el, struct evconn *e) {
     conn_shrink(&e->c);
     if (el->is_draining && is_closable_when_draining(el, e))
         close_conn(el, e);
+}
+
+/* recv into the core; with metrics on, the kernel's receive time comes along (recvmsg with
+ * SO_TIMESTAMPNS) as the request's arrival time. Bytes, 0 at EOF, or -errno. */
+static ssize_t receive(struct evconn_loop *el, struct evconn *e, char *buf, size_t space) {
+    for (;;) {
+        uint64_t arrival_ns = 0;
+        ssize_t n = el->has_ts ? sock_recv_ts(e->io.fd, buf, space, 0, &arrival_ns)
+                               : recv(e->io.fd, buf, space, 0);
+        if (n < 0 && !el->has_ts)
+            n = -errno;
+        if (n == -EINTR)
+            continue;
+        if (n > 0 && arrival_ns) {
+            metrics_set_arrival_source(METRICS_ARRIVAL_KERNEL);
+            conn_rdone_ts(&e->c, (size_t)n, arrival_ns);
+        } else if (n > 0) {
+            conn_rdone(&e->c, (size_t)n);
+        }
+        return n;
+    }
 }
 
 /* Reads once. true: bytes arrived, process them; false: the connection waits or is closed. */
@@ -216,20 +235,15 @@ static bool read_more(struct evconn_loop *el, struct evconn *e) {
         close_conn(el, e);
         return false;
     }
-    ssize_t n;
-    do
-        n = recv(e->io.fd, buf, space, 0);
-    while (n < 0 && errno == EINTR);
+    ssize_t n = receive(el, e, buf, space);
     if (n > 0) {
-        conn_rdone(&e->c, (size_t)n);
         e->flags &= (uint16_t)~F_FRESH;
         /* A short read emptied the receive queue: the next bytes bring a new edge. */
         if ((size_t)n < space && !(e->flags & F_RDHUP))
             e->flags &= (uint16_t)~F_READABLE;
-        touch(el, e);
         return true;
     }
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+    if (n == -EAGAIN || n == -EWOULDBLOCK) {
         e->flags &= (uint16_t)~F_READABLE;
         park(el, e);
         return false;
@@ -351,9 +365,11 @@ static int add_conn(struct evconn_loop *el, int fd) {
     if (!e)
         return -ENOMEM;
     conn_init(&e->c);
+    conn_set_fd(&e->c, fd);
+    if (el->has_ts)
+        sock_enable_rx_timestamps(fd);
     e->tm.heap_idx = 0;
     e->flags = F_FRESH;
-    touch(el, e);
     int rc = evloop_add(&el->lp, &e->io, fd, EV_CONN_EVENTS, on_conn_event);
     if (rc < 0) {
         conn_release(el, e);
@@ -414,23 +430,40 @@ static void on_listen(struct evloop *lp, struct ev_io *io, uint32_t events) {
 static uint64_t sweep_period_us(const struct evconn_loop *el) {
     if (el->is_draining)
         return DRAIN_SWEEP_US;
-    uint64_t p = el->srv->opts->idle_timeout_us / 4;
-    return p < 1000 ? 1000 : p > SWEEP_MAX_US ? SWEEP_MAX_US : p;
+    const struct serve_opts *o = el->srv->opts;
+    uint64_t p = o->idle_timeout_us;
+    uint64_t t[] = {o->header_timeout_us, o->body_timeout_us, o->send_timeout_us};
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+        if (t[i] && t[i] < p)
+            p = t[i];
+    p /= 4; /* a timeout fires at most a quarter late */
+    return p < SWEEP_MIN_US ? SWEEP_MIN_US : p > SWEEP_MAX_US ? SWEEP_MAX_US : p;
 }
 
-/* Busy, waiting and lingering connections have their own clocks; the rest close when they
- * made no progress for --idle-timeout (a keep-alive client that went quiet, a half-sent
- * request, a reader that stopped reading). */
+/* A timeout of the core passed (header, body, idle or send): a 408 when a request was being
+ * read and it can be sent at once, then a lingering close; a reader that stopped reading is
+ * simply closed. */
+static void time_out(struct evconn_loop *el, struct evconn *e) {
+    conn_timeout(&e->c);
+    if (flush(el, e) <= 0)
+        close_conn(el, e);
+    else
+        start_linger(el, e);
+}
+
+/* Busy, waiting and lingering connections have their own clocks; for the rest the core says
+ * by when they must make progress (conn_deadline_us). One pass over the table costs about a
+ * nanosecond per connection, far less than a heap update per request would. */
 static void on_sweep(struct evloop *lp, struct ev_timer *t) {
     struct evconn_loop *el = loop_of(lp);
-    uint32_t now_ms = (uint32_t)(lp->now_us / 1000);
-    uint32_t idle_ms = (uint32_t)(el->srv->opts->idle_timeout_us / 1000);
     for (int fd = 0; fd <= el->max_fd && fd < el->by_fd_cap; fd++) {
         struct evconn *e = el->by_fd[fd];
         if (!e || (e->flags & (F_BUSY | F_LINGER)) || evloop_timer_is_armed(&e->tm))
             continue;
-        if (now_ms - e->active_ms >= idle_ms ||
-            (el->is_draining && !(e->flags & F_WANT_WRITE) && is_closable_when_draining(el, e)))
+        uint64_t deadline = conn_deadline_us(&e->c);
+        if (deadline && lp->now_us >= deadline)
+            time_out(el, e);
+        else if (el->is_draining && !(e->flags & F_WANT_WRITE) && is_closable_when_draining(el, e))
             close_conn(el, e);
     }
     evloop_timer_start(lp, &el->sweep_tm, lp->now_us + sweep_period_us(el), on_sweep);
@@ -475,6 +508,7 @@ int evconn_loop_init(struct evconn_loop *el, struct srv *srv, int listen_fd, boo
     el->listen_fd = listen_fd;
     el->is_listener_shared = is_shared;
     el->max_fd = -1;
+    el->has_ts = metrics_enabled();
     /* Sized for every fd the process may have; calloc of this size maps fresh zero pages, so
      * only pages holding live connections become resident (8 bytes per connection). */
     el->by_fd_cap = srv->nofile > 0 ? (int)srv->nofile : 1024;

@@ -17,9 +17,8 @@
 struct evconn {
     struct conn c;
     struct ev_io io;
-    struct ev_timer tm;  /* CONN_WAIT wake-up, or the lingering-close deadline */
-    uint32_t active_ms;  /* loop time of the last read or write progress (ms, wraps) */
-    uint16_t flags;      /* EVCONN_F_* (evconn.c); only the owning loop thread writes them */
+    struct ev_timer tm; /* CONN_WAIT wake-up, or the lingering-close deadline */
+    uint16_t flags;     /* F_* (evconn.c); only the owning loop thread writes them */
 };
 
 struct evconn_loop;
@@ -35,6 +34,7 @@ struct evconn_loop {
     bool is_listener_shared; /* reactors --listener exclusive: do not close it here */
     bool is_listening;
     bool is_draining;
+    bool has_ts; /* metrics on: receive with the kernel's timestamps */
     struct ev_io listen_io;
     struct ev_io stop_io;
     struct ev_timer accept_tm; /* re-enables accepting after EMFILE */
