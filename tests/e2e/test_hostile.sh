@@ -206,7 +206,7 @@ case_signals() {
     kill -TERM "$SRV_PID"
     wait_exit "$SRV_PID" 5
     check "$a: --drain-timeout 1s with a request in flight: exit $EXIT_RC after $EXIT_MS ms" \
-        [ "$EXIT_RC" != 999 -a "$EXIT_MS" -lt 2500 ]
+        [ "$EXIT_RC" != 999 -a "$EXIT_MS" -lt 3000 ]
     # A second SIGTERM exits at once, status 1.
     hstart "$a.sig3" "$a" --threads 8 -q || return
     curl -s -m 10 -o /dev/null "$SRV_URL/work?io_us=8000000" &
@@ -216,8 +216,9 @@ case_signals() {
     local is_alive=0; kill -0 "$SRV_PID" 2>/dev/null && is_alive=1
     kill -TERM "$SRV_PID"
     wait_exit "$SRV_PID" 5
+    # "At once" is milliseconds; the bound leaves room for TSan, which defers signal handlers.
     check "$a: draining, a second SIGTERM exits at once: exit $EXIT_RC after $EXIT_MS ms" \
-        [ "$is_alive" = 1 -a "$EXIT_RC" = 1 -a "$EXIT_MS" -lt 1000 ]
+        [ "$is_alive" = 1 -a "$EXIT_RC" = 1 -a "$EXIT_MS" -lt 2000 ]
 }
 
 arch_job() {
