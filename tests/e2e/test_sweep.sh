@@ -111,6 +111,18 @@ PY
 }
 check "every summary number matches its JSON" check_numbers "$OUTD"
 
+# ---- live progress: only on a terminal ----
+check "no progress line when stderr is not a terminal" \
+    bash -c "! grep -q \$'\\r' '$E2E_TMP/sweep.err'"
+if command -v script >/dev/null 2>&1; then
+    script -qec "'$SRVLAB' sweep --quick --duration 200ms --archs $ARCH_A --peers none \
+        --out '$E2E_TMP/tty'" /dev/null >"$E2E_TMP/tty.out" 2>&1 </dev/null
+    check "progress line on a terminal (server, step, run N/M, time left)" \
+        grep -qaE "\[$ARCH_A\] [a-z0-9-]+ +run [0-9]+/12 .*left" "$E2E_TMP/tty.out"
+else
+    skip "progress on a terminal: script(1) not installed"
+fi
+
 # ---- srvlab report: rebuild from the data ----
 cp "$OUTD/index.html" "$E2E_TMP/first.html"
 "$SRVLAB" report "$OUTD" >"$E2E_TMP/report.out" 2>&1
