@@ -531,6 +531,8 @@ static void closed_retry_later(struct thread *t, struct conn *c, uint64_t now) {
 /* A failed connect costs a request in closed loop, so that -n runs end against a dead port. */
 static void closed_connect_failed(struct thread *t, struct conn *c, uint64_t now) {
     struct req r = {.intended_ns = now, .is_measured = now >= t->measure_ns};
+    if (r.is_measured && t->budget == 0)
+        return; /* other connections already used up -n */
     if (r.is_measured && t->budget != UINT64_MAX)
         t->budget--;
     record_failure(t, c, &r, LOAD_ERR_CONNECT, now);

@@ -129,6 +129,8 @@ static void set_defaults(struct load_opts *o) {
 }
 
 static int parse_duration(const char *opt, const char *arg, uint64_t *out, bool is_zero_ok) {
+    if (is_zero_ok && !strcmp(arg, "0")) /* 0 needs no unit */
+        return *out = 0, 0;
     if (units_parse_duration_u64(arg, 0, out) < 0 || (!is_zero_ok && *out == 0))
         return usage_error("%s: bad duration '%s' (want e.g. 250ms, 10s, 2m)", opt, arg);
     return 0;

@@ -241,6 +241,9 @@ fault_kind 500 http_5xx
 REFUSED=$(free_port)
 load --json "$E2E_TMP/r.json" -c 2 -n 20 "http://127.0.0.1:$REFUSED/"
 expect_eq "refused: exit 1, 20 connect errors" "1 20" "$RC $(json "$E2E_TMP/r.json" 'd["errors"]["connect"]')"
+load --json "$E2E_TMP/r1.json" -c 64 -n 3 "http://127.0.0.1:$REFUSED/"
+expect_eq "refused, -n 3 with 64 connections: exactly 3 connect errors, the run ends" "1 3 3" \
+    "$RC $(json "$E2E_TMP/r1.json" 'd["requests"]') $(json "$E2E_TMP/r1.json" 'd["errors"]["connect"]')"
 load --json "$E2E_TMP/r2.json" -R 100 -n 20 "http://127.0.0.1:$REFUSED/"
 expect_eq "refused, open loop: 20 connect errors" "20" "$(json "$E2E_TMP/r2.json" 'd["errors"]["connect"]')"
 load -c 2 -n 20 --slo 'errors<0.1%' "http://127.0.0.1:$REFUSED/"
