@@ -121,7 +121,8 @@ static const char *col_src(const struct summary *s, enum col c, char *buf, size_
 
 static void summary_row(FILE *f, const struct report *rep, size_t i, const double *best) {
     const struct sweep_server *s = &rep->data.servers[i];
-    fprintf(f, "<tr data-server=\"%s\"><td>%s <small>%s</small></td>", s->name, s->name, s->kind);
+    fprintf(f, "<tr data-server=\"%s\"><td><a href=\"#runs-%s\">%s</a> <small>%s</small></td>",
+            s->name, s->name, s->name, s->kind);
     for (enum col c = 0; c < COLS; c++) {
         double v = col_value(&rep->sums[i], c);
         char text[32], src[300];
@@ -262,9 +263,10 @@ static void runs_tables(FILE *f, const struct report *rep) {
     for (size_t i = 0; i < rep->data.server_count; i++) {
         const struct sweep_server *s = &rep->data.servers[i];
         char idle[32], peak[32];
-        fprintf(f, "<details><summary>%s: %zu runs, memory %s at start, peak resident set "
-                   "%s (VmHWM of the main process); ",
-                s->name, s->run_count, report_fmt_kib(idle, sizeof idle, (double)s->idle_rss_kib),
+        fprintf(f, "<details id=\"runs-%s\"><summary>%s: %zu runs, memory %s at start, peak "
+                   "resident set %s (VmHWM of the main process); ",
+                s->name, s->name, s->run_count,
+                report_fmt_kib(idle, sizeof idle, (double)s->idle_rss_kib),
                 report_fmt_kib(peak, sizeof peak, (double)s->peak_rss_kib));
         esc(f, s->status);
         fprintf(f, " (<a href=\"runs/%s/server.log\">server log</a>)</summary>\n<table><tr>"
