@@ -270,9 +270,9 @@ static void runs_tables(FILE *f, const struct report *rep) {
                 report_fmt_kib(peak, sizeof peak, (double)s->peak_rss_kib));
         esc(f, s->status);
         fprintf(f, " (<a href=\"runs/%s/server.log\">server log</a>)</summary>\n<table><tr>"
-                   "<th>step</th><th>loader's verdict</th><th>conns</th><th>target</th><th>resp/s</th><th>p50</th>"
-                   "<th>p99</th><th>p99.9</th><th>max</th><th>errors</th><th>server CPU</th>"
-                   "<th>server RSS</th><th>data</th></tr>\n",
+                   "<th>step</th><th>loader's verdict</th><th>conns</th><th>target</th>"
+                   "<th>resp/s</th><th>p50</th><th>p99</th><th>p99.9</th><th>max</th>"
+                   "<th>errors</th><th>server CPU</th><th>server memory</th><th>data</th></tr>\n",
                 s->name);
         for (size_t j = 0; j < s->run_count; j++)
             run_row(f, &s->runs[j]);
