@@ -697,16 +697,21 @@ static void on_connected(struct thread *t, struct conn *c, uint64_t now) {
 
 /* One complete response for the oldest request. Returns false when c was closed. */
 static bool on_response(struct thread *t, struct conn *c, uint64_t now) {
-    if (c->inflight == c->unwritten) { /* an answer to nothing we sent in full */
+    bool is_early = c->inflight == c->unwritten; /* no request fully written yet */
+    if (is_early && (c->inflight == 0 || c->woff == 0)) { /* an answer to nothing we sent */
         conn_fail(t, c, LOAD_ERR_PARSE, now);
         return false;
+    }
+    if (is_early) { /* an early answer (413, 400) to the request being written: it is its */
+        c->unwritten--;
+        c->woff = 0;
     }
     struct req *r = &c->ring[c->head];
     c->head = (c->head + 1) % t->o->pipeline;
     c->inflight--;
     t->inflight--;
     record_response(t, c, r, now);
-    if (!c->rp.is_keepalive || !t->o->is_keepalive) {
+    if (!c->rp.is_keepalive || !t->o->is_keepalive || is_early) {
         if (c->inflight)
             conn_fail(t, c, LOAD_ERR_CLOSED, now);
         else {

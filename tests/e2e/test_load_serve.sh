@@ -42,6 +42,11 @@ load --json "$E2E_TMP/p.json" -X POST --body "$E2E_TMP/body" -c 2 -n 50 "$SRV_UR
 expect_eq "POST /echo with --body: 50 ok, 3000-byte bodies read back" "0 50 True" \
     "$RC $(json "$E2E_TMP/p.json" 'd["ok"]') $(json "$E2E_TMP/p.json" 'd["bytes_read"] >= 50 * 3000')"
 
+head -c 3000000 /dev/zero >"$E2E_TMP/big"
+load --json "$E2E_TMP/big.json" -X POST --body "$E2E_TMP/big" -c 2 -n 10 "$SRV_URL/echo"
+expect_eq "a body over the server's limit: the early 413 answers count as http_4xx" "10 10" \
+    "$(json "$E2E_TMP/big.json" 'd["responses"]') $(json "$E2E_TMP/big.json" 'd["errors"]["http_4xx"]')"
+
 load --json "$E2E_TMP/w.json" -c 2 -n 20 "$SRV_URL/work?cpu_us=2000"
 expect_eq "service time is seen: /work?cpu_us=2000 takes at least 2 ms" "True" \
     "$(json "$E2E_TMP/w.json" 'd["latency"]["min_us"] >= 2000')"
