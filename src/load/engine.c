@@ -273,22 +273,23 @@ static void raw_line(struct thread *t, const struct req *r, uint64_t now, int st
 static void print_sample(struct thread *t, struct conn *c, const struct req *r, uint64_t now,
                          int status, int kind) {
     char a[32], b[32], d[32];
+    FILE *out = t->o->is_stdout_taken ? stderr : stdout;
     t->samples++;
     if (kind >= 0 && kind != LOAD_ERR_HTTP_4XX && kind != LOAD_ERR_HTTP_5XX) {
-        printf("%6llu  error: %s after %s\n", (unsigned long long)t->samples,
+        fprintf(out, "%6llu  error: %s after %s\n", (unsigned long long)t->samples,
                load_err_names[kind], units_fmt_duration(a, sizeof a, (double)ns_to_us(now - r->intended_ns)));
     } else {
         const char *conn = "reused";
         if (c->connect_us >= 0)
             conn = units_fmt_duration(a, sizeof a, (double)c->connect_us);
         c->connect_us = -1;
-        printf("%6llu  status %d  connect %-8s  ttfb %-8s  total %-8s  body %llu B\n",
+        fprintf(out, "%6llu  status %d  connect %-8s  ttfb %-8s  total %-8s  body %llu B\n",
                (unsigned long long)t->samples, status, conn,
                units_fmt_duration(b, sizeof b, (double)ns_to_us(c->first_byte_ns - r->sent_ns)),
                units_fmt_duration(d, sizeof d, (double)ns_to_us(now - r->intended_ns)),
                (unsigned long long)c->rp.body_bytes);
     }
-    fflush(stdout);
+    fflush(out);
 }
 
 static void count_error(struct thread *t, int kind) {
@@ -1140,7 +1141,7 @@ static void summarize(struct engine *e, struct load_result *r) {
 static int open_raw(struct engine *e, char *err, size_t errlen) {
     if (!e->o->raw_path)
         return 0;
-    e->raw = fopen(e->o->raw_path, "w");
+    e->raw = strcmp(e->o->raw_path, "-") ? fopen(e->o->raw_path, "w") : stdout;
     if (!e->raw) {
         snprintf(err, errlen, "%s: %s", e->o->raw_path, strerror(errno));
         return -errno;
@@ -1192,8 +1193,10 @@ int engine_run(const struct load_opts *o, struct load_result *r, char *err, size
     sigaction(SIGTERM, &old_term, NULL);
     rows_collect(&e);
     summarize(&e, r);
-    if (e.raw)
+    if (e.raw && e.raw != stdout)
         fclose(e.raw);
+    else if (e.raw)
+        fflush(stdout);
     engine_free(&e);
     if (rc < 0)
         snprintf(err, errlen, "cannot start threads");

@@ -63,7 +63,7 @@ static const char usage_text[] =
     "  -h, --help              this help\n"
     "\n"
     "N accepts k/M suffixes (20k); T accepts us/ms/s/m/h (250ms, 2m); R accepts /s, /min,\n"
-    "/ms (5000/s, 20k). FILE may be - for stdout.\n"
+    "/ms (5000/s, 20k). FILE may be - for stdout (the summary then goes to stderr).\n"
     "\n"
     "Exit status: 0 done (SLO met), 1 run-time failure, no responses, or SLO violated,\n"
     "2 usage error.\n"
@@ -346,6 +346,8 @@ static int resolve(struct load_opts *o) {
     return 0;
 }
 
+static bool is_stdout(const char *path) { return path && !strcmp(path, "-"); }
+
 /* Parses and checks everything. Returns 0, 1 (help printed) or -EINVAL (message printed). */
 static int configure(int argc, char **argv, struct load_opts *o) {
     struct cli cli = {0};
@@ -361,6 +363,8 @@ static int configure(int argc, char **argv, struct load_opts *o) {
     if (check_combinations(o, &cli) < 0 || parse_slo(o, &cli) < 0 || read_body(o) < 0)
         return -EINVAL;
     o->is_progress = !o->is_quiet && !o->interval_us && isatty(STDERR_FILENO);
+    o->is_stdout_taken = is_stdout(o->json_path) || is_stdout(o->hgrm_path) ||
+                         is_stdout(o->csv_path) || is_stdout(o->raw_path);
     return build_request(o) < 0 ? -EINVAL : 0;
 }
 
@@ -374,7 +378,8 @@ static int write_file(const char *what, const char *path, int rc) {
 
 static int report(const struct load_opts *o, const struct load_result *r) {
     int status = 0;
-    FILE *out = stdout;
+    /* A file written to stdout keeps stdout to itself; the summary goes to stderr then. */
+    FILE *out = o->is_stdout_taken ? stderr : stdout;
     if (o->interval_us)
         fputc('\n', out);
     output_summary(out, o, r);

@@ -59,6 +59,7 @@ struct load_opts {
     bool is_head;
     bool is_quiet;
     bool is_progress;             /* stderr is a terminal and not --quiet */
+    bool is_stdout_taken;         /* an output file is "-": samples and summary go to stderr */
     const char *method;
     const char *headers[LOAD_MAX_HEADERS];
     size_t header_count;

@@ -165,6 +165,10 @@ check "hgrm: HdrHistogram footer with the total count" \
 expect_eq "raw: one line per request plus a header" \
     "$(( $(json "$E2E_TMP/o.json" 'd["requests"]') + 1 ))" "$(grep -c '' "$E2E_TMP/o.raw")"
 
+load -c 2 -n 20 --json - "$N"
+expect_eq "--json - writes JSON alone on stdout, the summary on stderr" "20 1" \
+    "$(python3 -c 'import json,sys; print(json.load(sys.stdin)["ok"])' <"$E2E_TMP/out" 2>&1) $(grep -c '^  requests ' "$E2E_TMP/err")"
+
 load -n 3 --interval 50ms "$N"
 expect_eq "sampling mode prints each sample" "0 3" \
     "$RC $(grep -cE '^ +[0-9]+  status 200  connect' "$E2E_TMP/out")"
