@@ -304,22 +304,36 @@ static long read_pss_kib(pid_t pid) {
     return kib >= 0 ? kib : read_status_kib(pid, "VmRSS");
 }
 
-/* Adds the usage of pid's direct children (fork's connection processes, nginx's workers). */
-static void add_children(pid_t pid, struct proc_usage *u) {
-    DIR *d = opendir("/proc");
-    if (!d)
+static void add_child(pid_t c, struct proc_usage *u) {
+    struct proc_stat st;
+    if (read_stat(c, &st) < 0)
         return;
-    for (struct dirent *e; (e = readdir(d));) {
-        if (e->d_name[0] < '1' || e->d_name[0] > '9')
-            continue;
+    u->cpu_s += st.cpu_s + st.child_cpu_s;
+    u->rss_kib += read_pss_kib(c);
+}
+
+/* Adds the usage of pid's direct children (fork's connection processes, nginx's worker), as
+ * listed by the kernel for the main thread, which is the one that forks them. Without that
+ * file (CONFIG_PROC_CHILDREN), every process's parent is checked instead. */
+static void add_children(pid_t pid, struct proc_usage *u) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)pid, (int)pid);
+    FILE *f = fopen(path, "r");
+    if (f) {
+        for (int c; fscanf(f, "%d", &c) == 1;)
+            add_child((pid_t)c, u);
+        fclose(f);
+        return;
+    }
+    DIR *d = opendir("/proc");
+    for (struct dirent *e; d && (e = readdir(d));) {
         pid_t c = (pid_t)atoi(e->d_name);
         struct proc_stat st;
-        if (c == pid || read_stat(c, &st) < 0 || st.ppid != pid)
-            continue;
-        u->cpu_s += st.cpu_s + st.child_cpu_s;
-        u->rss_kib += read_pss_kib(c);
+        if (c > 0 && c != pid && read_stat(c, &st) == 0 && st.ppid == pid)
+            add_child(c, u);
     }
-    closedir(d);
+    if (d)
+        closedir(d);
 }
 
 int child_usage(pid_t pid, struct proc_usage *u) {

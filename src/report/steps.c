@@ -121,12 +121,14 @@ static int run_one(const struct sweep_opts *o, struct sweep_data *d, struct swee
     child_usage(p->pid, &before);
     double start = now_unix_s();
     int status = child_run_load(o, args, logfile, p->pid, &peak, sweep_progress_tick);
-    /* Connection processes (fork) exit when the loader closes; let the server reap them so
-     * their CPU time is counted in its children's total. */
+    /* Connection processes (fork) exit when the loader closes, and stay zombies, whose CPU
+     * time /proc does not always show, until the server reaps them, which fork does when it
+     * accepts. So: let them exit, then make one connection (the /metrics request, as before
+     * the run) so they are reaped into the server's children total, then sample. */
     struct timespec settle = {0, 50 * 1000000L};
     nanosleep(&settle, NULL);
-    child_usage(p->pid, &after);
     has_metrics = has_metrics && child_fetch_metrics(p->port, &m1) == 0;
+    child_usage(p->pid, &after);
     struct run *r = data_add_run(s);
     if (!r)
         return -ENOMEM;
