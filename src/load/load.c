@@ -336,8 +336,15 @@ static int resolve(struct load_opts *o) {
         fprintf(stderr, "srvlab load: %s: %s\n", o->url.host, gai_strerror(rc));
         return -ENOENT;
     }
-    memcpy(&o->addr, res->ai_addr, res->ai_addrlen);
-    o->addr_len = res->ai_addrlen;
+    /* "localhost" may list ::1 first while test servers listen on 127.0.0.1: prefer IPv4. */
+    const struct addrinfo *pick = res;
+    for (const struct addrinfo *a = res; a; a = a->ai_next)
+        if (a->ai_family == AF_INET) {
+            pick = a;
+            break;
+        }
+    memcpy(&o->addr, pick->ai_addr, pick->ai_addrlen);
+    o->addr_len = pick->ai_addrlen;
     freeaddrinfo(res);
     if (o->addr.ss_family == AF_INET) {
         const struct sockaddr_in *in = (const struct sockaddr_in *)&o->addr;
