@@ -55,6 +55,10 @@ static void print_table(FILE *out, const struct report *rep) {
                 report_fmt_kib(m, sizeof m, s->mem_per_conn_kib),
                 report_fmt_us(u, sizeof u, s->cpu_per_req_us), d->servers[i].status);
     }
+    fprintf(out, "(max: best closed loop, 1 to 1000 connections; SLO: highest open-loop rate "
+                 "meeting '%s';\n p99 @50%%: open loop at half the max; mem/conn: memory per "
+                 "connection at 1000; CPU/req: server CPU per response)\n",
+            d->slo);
 }
 
 /* The summary as CSV, full precision, for scripts. */
