@@ -344,13 +344,14 @@ static void record_failure(struct thread *t, struct conn *c, const struct req *r
     }
 }
 
-/* `sent` (for the achieved rate) counts measured requests written before the end of the
- * sending window, so a backlog left over from the warm-up cannot inflate it. */
+/* `sent` (for the achieved rate) counts the measured requests (intended inside the window)
+ * that were written, late or not: a backlog left over from the warm-up cannot inflate it, and a
+ * send a little late at the end of the window still counts (lateness is the send lag's job). */
 static void mark_sent(struct thread *t, struct req *r, uint64_t now) {
     r->sent_ns = now;
     if (now >= t->measure_ns)
         t->sec.sent++;
-    if (r->is_measured && now < t->send_end_ns)
+    if (r->is_measured)
         t->st.sent++;
 }
 
@@ -1129,6 +1130,8 @@ static void summarize(struct engine *e, struct load_result *r) {
     uint64_t end = o->duration_us && measure + o->duration_us * 1000 < finish
                        ? measure + o->duration_us * 1000 : finish;
     r->elapsed_s = end > measure ? (double)(end - measure) / 1e9 : 0;
+    uint64_t send_end = o->duration_us ? measure + o->duration_us * 1000 : UINT64_MAX;
+    stop = stop < send_end ? stop : send_end; /* the sending window */
     double send_s = stop > measure ? (double)(stop - measure) / 1e9 : r->elapsed_s;
     if (o->rate_per_s > 0 && send_s > 0) {
         r->achieved_rate_per_s = (double)r->total.sent / send_s;
