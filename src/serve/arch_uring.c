@@ -29,6 +29,7 @@
 #define BUF_GROUP 1
 #define TICK_US 250000ull           /* how often the timeouts are checked */
 #define LINGER_US 500000ull         /* a closing connection may keep sending this long */
+#define IN_HIGH_WATER 65536u        /* unprocessed input while busy: stop reading (back-pressure) */
 
 /* user_data = connection pointer | op (connections are malloc'ed, so 16-byte aligned). */
 enum op { OP_ACCEPT, OP_RECV, OP_SEND, OP_TIMER, OP_POLLOUT, OP_STOP, OP_TICK, OP_IGNORE };
@@ -41,6 +42,7 @@ enum {
     U_EOF = 1 << 3,     /* the client closed its side */
     U_LINGER = 1 << 4,  /* response sent, our side shut down, dropping what still arrives */
     U_CLOSING = 1 << 5, /* torn down: freed when its last request completes */
+    U_PAUSED = 1 << 6,  /* recv cancelled: too much input waits behind a send or a wait */
 };
 
 struct uconn {
@@ -191,6 +193,7 @@ static void start_linger(struct uloop *l, struct uconn *uc) {
         return;
     }
     uc->flags |= U_LINGER;
+    uc->flags &= (uint8_t)~U_PAUSED;
     uc->linger_since_us = l->now_us;
     if (!(uc->flags & U_RECV))
         arm_recv(l, uc);
@@ -216,6 +219,14 @@ static int send_file(struct uloop *l, struct uconn *uc) {
     return 1;
 }
 
+/* Reading again after a pause; if the cancelled recv has not completed yet, its -ECANCELED
+ * completion re-arms it. */
+static void resume(struct uloop *l, struct uconn *uc) {
+    uc->flags &= (uint8_t)~U_PAUSED;
+    if (!(uc->flags & U_RECV))
+        arm_recv(l, uc);
+}
+
 /* Runs the HTTP core until the connection must wait for something: a send, the socket,
  * a timer or more input. Never called while a send is in flight (the output is the kernel's). */
 static void drive(struct uloop *l, struct uconn *uc) {
@@ -239,6 +250,8 @@ static void drive(struct uloop *l, struct uconn *uc) {
             start_linger(l, uc);
         else if (st == CONN_WAIT)
             arm_timer(l, uc);
+        else if (uc->flags & U_PAUSED)
+            resume(l, uc);
         else if (uc->flags & U_EOF)
             close_conn(l, uc); /* everything the client sent is answered */
         else if (conn_is_idle(&uc->c))
@@ -307,8 +320,14 @@ static void on_data(struct uloop *l, struct uconn *uc, const char *data, size_t 
         close_conn(l, uc);
         return;
     }
-    if (!is_busy(uc))
+    if (!is_busy(uc)) {
         drive(l, uc);
+    } else if (uc->c.in_len - uc->c.in_parsed > IN_HIGH_WATER &&
+               (uc->flags & (U_RECV | U_PAUSED)) == U_RECV) {
+        /* A client pipelining without reading our answers: let TCP push back on it. */
+        uc->flags |= U_PAUSED;
+        cancel(l, (uint64_t)(uintptr_t)uc | OP_RECV, -1);
+    }
 }
 
 static void on_recv(struct uloop *l, struct uconn *uc, struct io_uring_cqe *cqe) {
@@ -323,8 +342,13 @@ static void on_recv(struct uloop *l, struct uconn *uc, struct io_uring_cqe *cqe)
     }
     if (uc->flags & U_CLOSING)
         return;
+    if (cqe->res == -ECANCELED) { /* a pause; resumed already if U_PAUSED is gone */
+        if (!(uc->flags & (U_PAUSED | U_RECV)))
+            arm_recv(l, uc);
+        return;
+    }
     if (cqe->res > 0 || cqe->res == -ENOBUFS) { /* ENOBUFS: the ring ran dry for a moment */
-        if (!(uc->flags & (U_RECV | U_CLOSING))) /* ended, and not re-armed by a linger */
+        if (!(uc->flags & (U_RECV | U_CLOSING | U_PAUSED))) /* ended; not re-armed already */
             arm_recv(l, uc);
         return;
     }
