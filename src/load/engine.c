@@ -112,6 +112,7 @@ struct engine {
     pthread_barrier_t ready, go;
     pthread_mutex_t lock; /* guards slots, rows and the raw file */
     struct sec_acc slots[SECOND_SLOTS];
+    struct hist so_far; /* every finished second merged: the progress line's p99 */
     struct load_result *r;
     int64_t next_row;
     int64_t last_sec; /* the latest second any thread flushed */
@@ -244,6 +245,7 @@ static void rows_collect(struct engine *e) {
             continue;
         }
         append_row(e->r, slot, e->next_row);
+        hist_merge(&e->so_far, &slot->h);
         slot->index = -1;
         slot->sent = slot->completed = slot->errors = 0;
         hist_reset(&slot->h);
@@ -1038,6 +1040,8 @@ static int engine_init(struct engine *e, const struct load_opts *o, struct load_
         e->src_addrs = 16;
     e->src_addrs = e->src_addrs > 250 ? 250 : e->src_addrs;
     pthread_mutex_init(&e->lock, NULL);
+    if (hist_init(&e->so_far, 1, HIST_DEFAULT_HIGHEST, LOAD_SECOND_SIGFIGS) < 0)
+        return -ENOMEM;
     for (int i = 0; i < SECOND_SLOTS; i++) {
         e->slots[i].index = -1;
         if (hist_init(&e->slots[i].h, 1, HIST_DEFAULT_HIGHEST, LOAD_SECOND_SIGFIGS) < 0)
@@ -1051,6 +1055,7 @@ static void engine_free(struct engine *e) {
         thread_free(&e->threads[i]);
     for (int i = 0; i < SECOND_SLOTS; i++)
         hist_free(&e->slots[i].h);
+    hist_free(&e->so_far);
     free(e->threads);
     free(e->reqbuf);
     pthread_mutex_destroy(&e->lock);
@@ -1089,8 +1094,8 @@ static void progress(struct engine *e, uint64_t now, uint64_t *last_done, uint64
     units_fmt_duration(el, sizeof el, (double)(now - e->t0_ns) / 1000.0);
     if (e->o->duration_us)
         units_fmt_duration(tot, sizeof tot, (double)(e->o->duration_us + e->o->warmup_us));
-    if (e->r->second_count)
-        units_fmt_duration(p99, sizeof p99, (double)e->r->seconds[e->r->second_count - 1].p99_us);
+    if (hist_count(&e->so_far))
+        units_fmt_duration(p99, sizeof p99, (double)hist_percentile(&e->so_far, 99));
     fprintf(stderr, "\r\033[K%s%s%s  %.0f req/s  p99 %s  errors %llu", el, *tot ? " / " : "", tot,
             rate, p99, (unsigned long long)errs);
 }
