@@ -212,6 +212,17 @@ expect_eq "merge: one file is a usage error" 2 "$?"
 timeout 10 "$SRVLAB" merge "$E2E_TMP/m1.json" "$E2E_TMP/o.csv" >/dev/null 2>&1
 expect_eq "merge: a file that is not srvlab load JSON fails" 1 "$?"
 
+# A generator that cannot send on time says so: the loader is stopped (SIGSTOP) for 300 ms.
+timeout -s KILL "$GUARD" "$SRVLAB" load --quiet --json "$E2E_TMP/lag.json" -R 1000 -c 20 -d 2s "$N" \
+    >"$E2E_TMP/lag.out" 2>&1 &
+LPID=$!
+sleep 0.8
+LOADER=$(pgrep -P "$LPID" -x srvlab || echo "$LPID")
+kill -STOP "$LOADER"; sleep 0.3; kill -CONT "$LOADER"
+wait "$LPID"
+expect_eq "stopped generator: send-lag warning, self_check not ok, p99 lag over 1 ms" \
+    "True False True" "$(grep -q 'WARNING: p99 send lag' "$E2E_TMP/lag.out" && echo True) $(json "$E2E_TMP/lag.json" 'd["self_check"]["ok"]') $(json "$E2E_TMP/lag.json" 'd["self_check"]["lagging"] and d["send_lag"]["percentiles"]["99"] > 1000')"
+
 # Killed mid-run: the run goes on, counts what happened, ends on time.
 load --json "$E2E_TMP/k.json" -R 2000 -c 20 -d 2s --timeout 500ms "$N" &
 LPID=$!
