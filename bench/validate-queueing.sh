@@ -66,7 +66,9 @@ cleanup() { stop_server; rm -rf "$TMP"; }
 trap cleanup EXIT INT TERM
 
 # On two or more CPUs the server gets the last one and the loader the first, so that a
-# spinning server does not take the loader's CPU (and the reverse).
+# spinning server does not take the loader's CPU (and the reverse). No priority games: with
+# sched_autogroup (Linux's default for sessions) nice ranks processes only within one session,
+# and other sessions' work shows in the others' CPU column instead.
 SRV_CPU=""; LOAD_CPU=""
 if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
     SRV_CPU="taskset -c $(($(nproc) - 1))"; LOAD_CPU="taskset -c 0"
