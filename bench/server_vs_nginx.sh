@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The epoll family against nginx (not a test; not run by CI). Prints markdown tables:
-#  pinned    hello world, keep-alive, wrk -t1 -c100 on CPU 1, each server on CPU 0, servers
+#  pinned    hello world, keep-alive, wrk -t1 -c100 on CPU 1, each server on CPU 0 (srvlab with
+#            its default metrics and with --no-metrics, since nginx measures nothing), servers
 #            interleaved A B A B ..., median of $ROUNDS: requests/s, p99, and the ranking figure,
 #            requests per second of server CPU time (utime+stime of every thread and child);
 #  reactors  the same, unpinned: reactors (2 loops; reuseport and exclusive) vs nginx 2 workers;
@@ -147,10 +148,11 @@ table() {
 pinned() {
     local peers="nginx" s
     for s in h2o lighttpd; do command -v "$s" >/dev/null && peers="$peers $s"; done
-    local servers="epoll $peers"
     : >"$TMP/runs"
     for _ in $(seq 1 "$ROUNDS"); do
-        for s in $servers; do measure "$s" "$s" 0 1; done
+        measure epoll epoll 0 1
+        measure epoll-no-metrics "epoll --no-metrics" 0 1
+        for s in $peers; do measure "$s" "$s" 0 1; done
     done
     # The best peer is the reference (h2o and lighttpd count when Debian has them installed).
     local best=nginx best_eff=0 p e
@@ -159,19 +161,21 @@ pinned() {
         if awk -v a="$e" -v b="$best_eff" 'BEGIN {exit !(a > b)}'; then best=$p; best_eff=$e; fi
     done
     table "Hello world, keep-alive, $CONNS connections, wrk -t1 on CPU 1, server on CPU 0 (median of $ROUNDS x $DURATION)" \
-        "$best" $servers
+        "$best" epoll epoll-no-metrics $peers
 }
 
 reactors() {
     : >"$TMP/runs"
     for _ in $(seq 1 "$ROUNDS"); do
         measure reactors "reactors --threads 2" "" ""
+        measure reactors-no-metrics "reactors --threads 2 --no-metrics" "" ""
         measure reactors-exclusive "reactors --threads 2 --listener exclusive" "" ""
         measure nginx-2-workers nginx2 "" ""
         measure nginx-2-workers-affinity nginx2-affinity "" ""
     done
     table "Unpinned, both cores: reactors (2 loops, each pins itself to a core) vs nginx (2 workers), wrk -t1 -c$CONNS (median of $ROUNDS x $DURATION)" \
-        nginx-2-workers reactors reactors-exclusive nginx-2-workers nginx-2-workers-affinity
+        nginx-2-workers reactors reactors-no-metrics reactors-exclusive nginx-2-workers \
+        nginx-2-workers-affinity
 }
 
 pipeline() {

@@ -24,15 +24,15 @@ enum {
     F_FRESH = 1 << 5,      /* accepted, no byte received yet */
 };
 
-#define ACCEPT_BATCH 64          /* accepts per listener event: do not starve open conns */
-#define ACCEPT_PAUSE_US 10000    /* EMFILE: stop polling the listener this long */
-#define SHARE_PAUSE_US 1000       /* --listener exclusive: a loop over its share steps back */
-#define DRIVE_BUDGET 64            /* conn_process rounds per event before yielding */
-#define DRAIN_GRACE_US 500000        /* shutdown: a fresh connection's first request may be on its way */
-#define DRAIN_SWEEP_US 100000     /* shutdown: look for connections that became closable */
-#define LINGER_US 1000000        /* lingering close: wait this long for the client's FIN */
-#define SWEEP_MIN_US 10000       /* timeout sweep period: a quarter of the shortest timeout, */
-#define SWEEP_MAX_US 1000000     /* within these bounds */
+#define ACCEPT_BATCH 64       /* accepts per listener event: do not starve open conns */
+#define ACCEPT_PAUSE_US 10000 /* EMFILE: stop polling the listener this long */
+#define SHARE_PAUSE_US 1000   /* --listener exclusive: a loop over its share steps back */
+#define DRIVE_BUDGET 64       /* conn_process rounds per event before yielding */
+#define DRAIN_GRACE_US 500000 /* shutdown: a fresh connection's first request may be on its way */
+#define DRAIN_SWEEP_US 100000 /* shutdown: look for connections that became closable */
+#define LINGER_US 1000000     /* lingering close: wait this long for the client's FIN */
+#define SWEEP_MIN_US 10000    /* timeout sweep period: a quarter of the shortest timeout, */
+#define SWEEP_MAX_US 1000000  /* within these bounds */
 #define EV_CONN_EVENTS (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)
 
 static struct evconn_loop *loop_of(struct evloop *lp) {

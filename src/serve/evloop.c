@@ -162,13 +162,14 @@ static int run_timers(struct evloop *lp) {
 
 /* epoll_pwait2 takes a timespec, so /work?io_us waits are not rounded up to whole ms. */
 static int wait_events(struct evloop *lp, int64_t timeout_us) {
-    static bool has_pwait2 = true;
-    if (has_pwait2) {
-        struct timespec ts = {.tv_sec = timeout_us / 1000000, .tv_nsec = timeout_us % 1000000 * 1000};
-        int n = epoll_pwait2(lp->epfd, lp->ready, lp->ready_cap, timeout_us < 0 ? NULL : &ts, NULL);
+    if (!lp->is_pwait2_missing) {
+        struct timespec ts = {.tv_sec = timeout_us / 1000000,
+                              .tv_nsec = timeout_us % 1000000 * 1000};
+        int n = epoll_pwait2(lp->epfd, lp->ready, lp->ready_cap, timeout_us < 0 ? NULL : &ts,
+                             NULL);
         if (n >= 0 || errno != ENOSYS)
             return n;
-        has_pwait2 = false;
+        lp->is_pwait2_missing = true; /* kernel before 5.11 */
     }
     int timeout_ms = timeout_us < 0 ? -1 : (int)((timeout_us + 999) / 1000);
     return epoll_wait(lp->epfd, lp->ready, lp->ready_cap, timeout_ms);

@@ -44,6 +44,7 @@ struct evloop {
     struct epoll_event *ready; /* the batch being dispatched */
     int ready_cap, ready_len, ready_pos;
     bool is_stopped;
+    bool is_pwait2_missing; /* fall back to epoll_wait (ms timeouts) */
 };
 
 /* Creates the epoll instance; max_events is how many events one wait returns at most.

@@ -86,8 +86,10 @@ pool_offloads_cpu() {
 
 reactors_exclusive() {
     have_arch reactors || return
-    start_srvlab reactors --listener exclusive --threads 2 -q || { not_ok "reactors: start"; return; }
-    local n; n=$(for _ in $(seq 1 20); do curl -s -m 5 "$SRV_URL/"; echo; done | grep -c 'Hello, World!')
+    start_srvlab reactors --listener exclusive --threads 2 -q ||
+        { not_ok "reactors: start"; return; }
+    local n
+    n=$(for _ in $(seq 1 20); do curl -s -m 5 "$SRV_URL/"; echo; done | grep -c 'Hello, World!')
     expect_eq "reactors --listener exclusive: 20 requests answered" 20 "$n"
     stop_pid "$SRV_PID" >/dev/null
 }
