@@ -41,6 +41,13 @@ class Handler(socketserver.BaseRequestHandler):
                     s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                     s.close()
                     return
+                elif mode == "eofbody":
+                    s.sendall(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nbody until the end")
+                    s.close()
+                    return
+                elif mode == "chunked":
+                    s.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                              b"5\r\nHello\r\n8\r\n, World!\r\n0\r\n\r\n" * data.count(b"\r\n\r\n"))
                 elif mode == "500":
                     s.sendall(b"HTTP/1.1 500 Oops\r\nContent-Length: 0\r\n\r\n" * data.count(b"\r\n\r\n"))
         except OSError:
@@ -135,6 +142,7 @@ run_counted "closed loop, 2 threads" 1001 -c 5 -t 2 -n 1001
 run_counted "open loop constant" 300 -R 1000 -c 20 -n 300
 run_counted "open loop poisson, 2 threads" 301 -R 1000 -c 20 -t 2 -n 301 --arrival poisson --seed 7
 run_counted "pipelined" 1000 -c 4 -n 1000 --pipeline 8
+run_counted "pipelined, open loop" 200 -R 2000 -c 2 -n 200 --pipeline 4
 run_counted "no keep-alive" 200 -c 4 -n 200 --no-keepalive
 expect_eq "no keep-alive: one connect per request" 200 "$(json "$E2E_TMP/c.json" 'd["connects"]')"
 run_counted "HTTP/1.0" 100 -c 2 -n 100 --http1.0
@@ -248,6 +256,14 @@ fault_kind() { # MODE KIND: that server's answers are counted as errors of that 
     expect_eq "$1 server: 20 requests, 20 $2 errors" "20 20" \
         "$(json "$E2E_TMP/f.json" 'd["requests"]') $(json "$E2E_TMP/f.json" "d['errors']['$2']")"
 }
+fault_ok() { # MODE: that server's answers are all counted ok
+    fault_server "$1"
+    load --json "$E2E_TMP/f.json" -c 2 -n 20 --timeout 2s "http://127.0.0.1:$FAULT_PORT/"
+    expect_eq "$1 server: 20 requests, 20 ok" "0 20 20" \
+        "$RC $(json "$E2E_TMP/f.json" 'd["requests"]') $(json "$E2E_TMP/f.json" 'd["ok"]')"
+}
+fault_ok eofbody
+fault_ok chunked
 fault_kind garbage parse
 fault_kind midclose closed
 fault_kind reset reset
