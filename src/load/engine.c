@@ -65,6 +65,9 @@ static int ensure_fds(const struct load_opts *o, char *err, size_t errlen) {
     rlim_t need = (rlim_t)o->connections + 64;
     if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= need)
         return 0;
+    struct rlimit want = {.rlim_cur = need, .rlim_max = rl.rlim_max < need ? need : rl.rlim_max};
+    if (setrlimit(RLIMIT_NOFILE, &want) == 0) /* a raised hard limit needs CAP_SYS_RESOURCE */
+        return 0;
     rl.rlim_cur = rl.rlim_max < need ? rl.rlim_max : need;
     setrlimit(RLIMIT_NOFILE, &rl);
     if (rl.rlim_cur >= need)
