@@ -10,6 +10,9 @@
 #ifdef FIB_ASAN
 #include <sanitizer/common_interface_defs.h>
 #endif
+#ifdef FIB_TSAN
+#include <sanitizer/tsan_interface.h>
+#endif
 
 #ifndef FIB_UCONTEXT
 /* ---- hand-written switch ---------------------------------------------------------------- */
@@ -183,10 +186,29 @@ void fib_ctx_init(struct fib_ctx *ctx, void *lo, size_t size, void (*fn)(void *)
     ctx->lo = lo;
     ctx->size = size;
     ctx->asan_fake = NULL;
+#ifdef FIB_TSAN
+    ctx->tsan_fiber = __tsan_create_fiber(0);
+#else
+    ctx->tsan_fiber = NULL;
+#endif
     raw_init(ctx, lo, size, ctx_entry, ctx);
 }
 
+void fib_ctx_destroy(struct fib_ctx *ctx) {
+#ifdef FIB_TSAN
+    if (ctx->tsan_fiber)
+        __tsan_destroy_fiber(ctx->tsan_fiber);
+#endif
+    ctx->tsan_fiber = NULL;
+}
+
 static inline void do_switch(struct fib_ctx *from, struct fib_ctx *to, bool is_last) {
+#ifdef FIB_TSAN
+    /* The thread's own context (never fib_ctx_init'ed) is TSan's current fiber. */
+    if (!from->tsan_fiber)
+        from->tsan_fiber = __tsan_get_current_fiber();
+    __tsan_switch_to_fiber(to->tsan_fiber, 0);
+#endif
 #ifdef FIB_ASAN
     __sanitizer_start_switch_fiber(is_last ? NULL : &from->asan_fake, to->lo, to->size);
     asan_from = from;

@@ -16,12 +16,20 @@
 #include <ucontext.h>
 #endif
 
-/* Built with AddressSanitizer (gcc or clang)? Stack switches must then be announced to it. */
+/* Built with AddressSanitizer or ThreadSanitizer (gcc or clang)? Stack switches must then be
+ * announced to it. */
 #if defined(__SANITIZE_ADDRESS__)
 #define FIB_ASAN 1
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
 #define FIB_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define FIB_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define FIB_TSAN 1
 #endif
 #endif
 
@@ -32,6 +40,7 @@ struct fib_ctx {
     const void *lo; /* stack bounds (AddressSanitizer is told about each switch) */
     size_t size;
     void *asan_fake;
+    void *tsan_fiber; /* ThreadSanitizer's state for this context */
 #ifdef FIB_UCONTEXT
     ucontext_t uc;
 #endif
@@ -50,5 +59,8 @@ void fib_ctx_switch(struct fib_ctx *from, struct fib_ctx *to);
 
 /* Like fib_ctx_switch, for a context that will never run again (its stack may then be reused). */
 void fib_ctx_switch_last(struct fib_ctx *from, struct fib_ctx *to);
+
+/* Releases what ctx_init set up for a context that ended (after fib_ctx_switch_last from it). */
+void fib_ctx_destroy(struct fib_ctx *ctx);
 
 #endif

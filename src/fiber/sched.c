@@ -255,8 +255,10 @@ static int poll_once(void) {
     }
     S->polls++;
     int n;
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 35)
-    /* epoll_pwait2 takes a timespec: /work?io_us=200 must not round up to a millisecond. */
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 35) && !defined(FIB_TSAN)
+    /* epoll_pwait2 takes a timespec: /work?io_us=200 must not round up to a millisecond.
+     * Not under ThreadSanitizer: it does not intercept epoll_pwait2, so a signal that arrives
+     * while we sleep in it would be held back until the next intercepted call (forever). */
     struct timespec ts = {.tv_sec = (time_t)(wait_us / 1000000),
                           .tv_nsec = (long)(wait_us % 1000000) * 1000};
     n = epoll_pwait2(S->epfd, evs, 256, timeout_ms < 0 ? NULL : &ts, NULL);
@@ -329,8 +331,10 @@ static void resume(struct fib *f) {
     S->switches++;
     fib_ctx_switch(&S->ctx, &f->ctx);
     S->running = NULL;
-    if (f->state == FIB_DEAD)
+    if (f->state == FIB_DEAD) {
+        fib_ctx_destroy(&f->ctx);
         fib_stack_put(f->stack_lo); /* safe now: we are off that stack */
+    }
 }
 
 /* Runs the fibers that were runnable on entry, once each: those they wake wait for the next

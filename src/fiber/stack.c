@@ -27,7 +27,7 @@ static __thread struct free_stack *pool;
 static __thread unsigned pooled, mapped;
 
 static size_t page_size(void) {
-    static size_t ps;
+    static __thread size_t ps; /* per thread: no shared write to race on */
     if (!ps)
         ps = (size_t)sysconf(_SC_PAGESIZE);
     return ps;

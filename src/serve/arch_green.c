@@ -32,7 +32,13 @@ struct gconn {
     struct conn c;
     struct fib *fib;
     struct gconn *prev, *next;
+    uint64_t accepted_us;
+    bool is_fresh; /* nothing read yet */
 };
+
+/* Shutdown closes idle connections, but not one accepted a moment ago: its first request is
+ * probably on its way, and closing would race with it (the client would see a reset). */
+#define DRAIN_GRACE_US 500000
 
 static __thread struct green *G;
 
@@ -88,15 +94,22 @@ static int flush(int fd, struct conn *c) {
  * progress), -ETIMEDOUT when the connection's deadline passed, -errno on error. An idle
  * connection first gives its buffers back, so that while parked it holds only its fiber's few
  * touched stack pages. */
-static int wait_readable(struct srv *srv, int fd, struct conn *c) {
+static int wait_readable(struct srv *srv, int fd, struct gconn *gc) {
+    struct conn *c = &gc->c;
     for (;;) {
         bool is_idle = conn_is_idle(c);
-        if (is_idle && srv_stopping())
-            return 0;
+        uint64_t deadline = deadline_of(c);
+        if (is_idle && srv_stopping()) {
+            uint64_t grace_end = gc->is_fresh ? gc->accepted_us + DRAIN_GRACE_US : 0;
+            if (conn_now_us() >= grace_end)
+                return 0;
+            deadline = grace_end < deadline ? grace_end : deadline;
+        }
         if (is_idle)
             conn_shrink(c);
-        int rc = fib_wait_fd(fd, FIB_IN, deadline_of(c));
-        if (rc == -ECANCELED) /* shutdown woke us: re-check */
+        int rc = fib_wait_fd(fd, FIB_IN, deadline);
+        /* Shutdown woke us, or the grace for a fresh connection ended: re-check. */
+        if (rc == -ECANCELED || (rc == -ETIMEDOUT && deadline != deadline_of(c)))
             continue;
         return rc < 0 ? rc : 1;
     }
@@ -118,6 +131,9 @@ static void serve_conn(void *arg) {
     struct srv *srv = G->srv;
     struct gconn gc;
     conn_init(&gc.c);
+    conn_set_fd(&gc.c, fd);
+    gc.accepted_us = conn_now_us();
+    gc.is_fresh = true;
     track(&gc);
     bool has_ts = metrics_enabled();
     if (has_ts)
@@ -151,7 +167,7 @@ static void serve_conn(void *arg) {
         if (n > 0 && (size_t)n < space)
             fib_drained(fd, FIB_IN); /* a short read emptied the receive queue */
         if (n == -EAGAIN || n == -EWOULDBLOCK) {
-            int rc = wait_readable(srv, fd, &gc.c);
+            int rc = wait_readable(srv, fd, &gc);
             if (rc == -ETIMEDOUT) {
                 conn_timeout(&gc.c); /* 408 when a request was being read */
                 bool is_sent = flush(fd, &gc.c) == 0;
@@ -171,6 +187,7 @@ static void serve_conn(void *arg) {
             continue;
         if (n <= 0)
             break;
+        gc.is_fresh = false;
         if (arrival_ns) {
             metrics_set_arrival_source(METRICS_ARRIVAL_KERNEL);
             conn_rdone_ts(&gc.c, (size_t)n, arrival_ns);

@@ -67,6 +67,11 @@ expect_eq "green: exit 0 after SIGTERM" 0 "$RC"
 nofile=$(ulimit -Hn)
 [ "$nofile" = unlimited ] && nofile=1048576
 n=$(( nofile - 1000 < 15000 ? nofile - 1000 : 15000 ))
+# Under a sanitizer (make test SAN=...) RSS means shadow memory, and ThreadSanitizer tracks at
+# most about 8,000 threads and fibers at once, each costing it ~1 MiB: fewer connections, no
+# memory check.
+is_san=0
+ldd "$SRVLAB" 2>/dev/null | grep -qE 'lib(a|t|ub)san' && { is_san=1; n=500; }
 start_srvlab green -q
 rss0=$(rss_kib "$SRV_PID")
 go="$E2E_TMP/go"
@@ -81,7 +86,11 @@ per=$(( (rss1 - rss0) * 1024 / n ))
 echo "# green: RSS per idle keep-alive connection: $per bytes ($rss0 -> $rss1 KiB for $n)"
 # The target is 8 KiB (docs/benchmarks.md); this catches a regression such as an idle
 # connection keeping its 16 KiB buffer.
-check "green: RSS per idle connection $per B < 16 KiB" [ "$per" -lt 16384 ]
+if [ "$is_san" = 0 ]; then
+    check "green: RSS per idle connection $per B < 16 KiB" [ "$per" -lt 16384 ]
+else
+    skip "green: RSS per idle connection (sanitizer build)"
+fi
 touch "$go"
 wait "$client"
 check "green: every idle connection answered again" grep -q "^again ok=$n " "$E2E_TMP/idle.out"
