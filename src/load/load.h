@@ -111,25 +111,33 @@ struct load_result {
     bool was_interrupted;
 };
 
+/* result.c. Zeroes s and sets up its six histograms (1 us to 1 h, 3 digits): 0 or -ENOMEM.
+ * load_stats_free() releases them (also after a failed init). Not thread-safe: one owner. */
 int load_stats_init(struct load_stats *s);
 void load_stats_free(struct load_stats *s);
-/* Adds src into dst (histograms merged exactly). */
+/* Adds src into dst: histograms merged exactly, counts added, max_conns summed. */
 void load_stats_merge(struct load_stats *dst, const struct load_stats *src);
+/* All errors, every kind. */
 uint64_t load_stats_errors(const struct load_stats *s);
-
-/* Runs the load described by o (threads, event loops) and fills r. Returns 0, or -errno when
- * the run could not start (r then holds nothing); a message goes to err. Prints sample lines
- * (sampling mode) and the progress line itself. */
-int engine_run(const struct load_opts *o, struct load_result *r, char *err, size_t errlen);
+/* Frees what engine_run() allocated in r (statistics, per-second rows). */
 void load_result_free(struct load_result *r);
 
-/* Output (output.c). Each writer returns 0 or -errno. */
+/* engine.c. Runs the load described by o (threads, event loops) and fills r. Returns 0, or
+ * -errno when the run could not start (r then holds nothing); a message goes to err. Prints
+ * sample lines (sampling mode) and the progress line itself. Main thread only; installs
+ * SIGINT/SIGTERM handlers for the run and restores the previous ones. */
+int engine_run(const struct load_opts *o, struct load_result *r, char *err, size_t errlen);
+
+/* output.c. The summary (mode, counts, throughput, connections, errors by kind, the table of
+ * latency/service/queue/connect/ttfb/send-lag statistics, self-check warnings) to out. */
 void output_summary(FILE *out, const struct load_opts *o, const struct load_result *r);
+/* Files: path "-" is stdout. Each returns 0 or -errno (from fopen/fclose). */
 int output_json(const char *path, const struct load_opts *o, const struct load_result *r);
-int output_hgrm(const char *path, const struct hist *h);
+int output_hgrm(const char *path, const struct hist *h); /* HdrHistogram text, values in ms */
 int output_csv(const char *path, const struct load_result *r);
 /* Prints the SLO verdict table; returns true when every objective is met. */
 bool output_slo(FILE *out, const struct load_opts *o, const struct load_result *r);
+/* errors / requests, 0 when there were no requests. */
 double output_error_ratio(const struct load_stats *s);
 
 #endif
