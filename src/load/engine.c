@@ -220,10 +220,12 @@ static int start_threads(struct engine *e, unsigned *started) {
     pthread_barrier_init(&e->ready, NULL, n + 1);
     pthread_barrier_init(&e->go, NULL, n + 1);
     for (*started = 0; *started < n; (*started)++)
-        if (pthread_create(&e->threads[*started].tid, NULL, loop_thread_main, &e->threads[*started]))
+        if (pthread_create(&e->threads[*started].tid, NULL, loop_thread_main,
+                           &e->threads[*started]))
             return -EAGAIN;
     pthread_barrier_wait(&e->ready);
-    e->t0_ns = loop_now_ns() + 1000000; /* a common start, 1 ms out, so every thread begins on time */
+    /* A common start, 1 ms out, so that every thread begins on time. */
+    e->t0_ns = loop_now_ns() + 1000000;
     struct timespec wall;
     clock_gettime(CLOCK_REALTIME, &wall);
     e->r->start_unix_s = (double)wall.tv_sec + wall.tv_nsec / 1e9 + 0.001;

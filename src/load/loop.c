@@ -85,7 +85,8 @@ static void print_sample(struct thread *t, struct conn *c, const struct req *r, 
     t->samples++;
     if (kind >= 0 && kind != LOAD_ERR_HTTP_4XX && kind != LOAD_ERR_HTTP_5XX) {
         fprintf(out, "%6llu  error: %s after %s\n", (unsigned long long)t->samples,
-               load_err_names[kind], units_fmt_duration(a, sizeof a, (double)ns_to_us(now - r->intended_ns)));
+                load_err_names[kind],
+                units_fmt_duration(a, sizeof a, (double)ns_to_us(now - r->intended_ns)));
     } else {
         const char *conn = "reused";
         if (c->connect_us >= 0)
@@ -655,9 +656,9 @@ static void finish(struct thread *t, uint64_t now) {
 static uint64_t next_wake(const struct thread *t, uint64_t now) {
     uint64_t w = now + MAX_SLEEP_NS;
     /* A due request blocked on connections waits for an event, not for the clock. */
-    uint64_t cands[] = {t->is_due_blocked ? UINT64_MAX : t->next_intended_ns, t->heap_len ? t->heap[0]->wake_ns : UINT64_MAX,
-                        t->next_sweep_ns, t->sec_end_ns,
-                        t->is_sending ? t->send_end_ns : t->hard_end_ns};
+    uint64_t cands[] = {t->is_due_blocked ? UINT64_MAX : t->next_intended_ns,
+                        t->heap_len ? t->heap[0]->wake_ns : UINT64_MAX, t->next_sweep_ns,
+                        t->sec_end_ns, t->is_sending ? t->send_end_ns : t->hard_end_ns};
     for (size_t i = 0; i < sizeof cands / sizeof cands[0]; i++)
         w = cands[i] < w ? cands[i] : w;
     return w;
@@ -678,7 +679,8 @@ static void poll_once(struct thread *t, uint64_t now) {
          * costs more CPU than this (and stamps the answer later). */
         struct timespec zero = {0, 0};
         uint64_t until = now + (wait < BUSY_POLL_NS ? wait : BUSY_POLL_NS);
-        while ((n = epoll_pwait2(t->ep, evs, MAX_EVENTS, &zero, NULL)) == 0 && loop_now_ns() < until)
+        while ((n = epoll_pwait2(t->ep, evs, MAX_EVENTS, &zero, NULL)) == 0 &&
+               loop_now_ns() < until)
             ;
         wait = n ? 0 : wait - (until - now);
     }
@@ -769,7 +771,10 @@ static void thread_start(struct thread *t) {
     t->hard_end_ns = UINT64_MAX;
     t->timeout_ns = o->timeout_us * 1000;
     t->sweep_ns = t->timeout_ns / 20;
-    t->sweep_ns = t->sweep_ns < 1000000 ? 1000000 : t->sweep_ns > 100000000 ? 100000000 : t->sweep_ns;
+    if (t->sweep_ns < 1000000) /* timeouts are noticed within 1/20 of them, 1-100 ms */
+        t->sweep_ns = 1000000;
+    if (t->sweep_ns > 100000000)
+        t->sweep_ns = 100000000;
     t->next_sweep_ns = t0 + t->sweep_ns;
     t->sec.index = -1;
     t->sec_end_ns = t->measure_ns;

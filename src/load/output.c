@@ -281,7 +281,8 @@ static void json_self_check(struct json_writer *w, const struct load_opts *o,
     json_obj_end(w);
 }
 
-static void json_slo(struct json_writer *w, const struct load_opts *o, const struct load_result *r) {
+static void json_slo(struct json_writer *w, const struct load_opts *o,
+                     const struct load_result *r) {
     if (!o->has_slo)
         return;
     struct slo_verdict v[SLO_MAX_RULES];

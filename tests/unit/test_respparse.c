@@ -38,9 +38,11 @@ static const struct vector vectors[] = {
      "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
      "HTTP/1.1 503 Busy\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
      false, 3, {200, 2, true}, {503, 3, true}},
-    {"head", "HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\n",
+    {"head",
+     "HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\n",
      true, 2, {200, 0, true}, {200, 0, true}},
-    {"interim-100", "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 1\r\n\r\nx",
+    {"interim-100",
+     "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 1\r\n\r\nx",
      false, 1, {201, 1, true}, {201, 1, true}},
     {"http10-close", "HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\nabc", false, 1, {200, 3, false},
      {200, 3, false}},
@@ -93,7 +95,8 @@ static int feed_pieces(const struct vector *v, const char *buf, size_t len, cons
     return done;
 }
 
-static void check_expect(const struct vector *v, const struct expect *got, const struct expect *want) {
+static void check_expect(const struct vector *v, const struct expect *got,
+                         const struct expect *want) {
     if (got->status != want->status || got->body_bytes != want->body_bytes ||
         got->is_keepalive != want->is_keepalive)
         fail_msg("%s: got %d/%lu/%d", v->name, got->status, (unsigned long)got->body_bytes,
@@ -144,7 +147,8 @@ static void test_respparse_garbage_is_bad(void **state) {
         respparse_init(&r, false);
         long total = 0, n = 0;
         size_t len = strlen(bad[i]);
-        while ((size_t)total < len && (n = respparse_feed(&r, bad[i] + total, len - (size_t)total)) > 0)
+        while ((size_t)total < len &&
+               (n = respparse_feed(&r, bad[i] + total, len - (size_t)total)) > 0)
             total += n;
         assert_int_equal(n, RESPPARSE_BAD);
     }
@@ -186,7 +190,8 @@ static void test_respparse_close_between_responses_is_clean(void **state) {
 /* The fast path (whole simple responses) and libhttp-parser must agree on every input. */
 static void test_respparse_fast_path_agrees_with_parser(void **state) {
     static const char *const inputs[] = {
-        "HTTP/1.1 200 OK\r\nContent-Length: 13\r\nContent-Type: text/plain\r\n\r\nHello, World!",
+        "HTTP/1.1 200 OK\r\nContent-Length: 13\r\nContent-Type: text/plain\r\n\r\n"
+        "Hello, World!",
         "HTTP/1.1 404 Not Found\r\ncontent-length:0\r\n\r\n",
         "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nhi",
         "HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nhi",
@@ -209,8 +214,9 @@ static void test_respparse_fast_path_agrees_with_parser(void **state) {
             long a = respparse_feed(&fast, inputs[i] + off_fast, len - off_fast);
             long b = respparse_feed(&slow, inputs[i] + off_slow, len - off_slow);
             if (a != b || fast.is_done != slow.is_done ||
-                (fast.is_done && (fast.status != slow.status || fast.body_bytes != slow.body_bytes ||
-                                  fast.is_keepalive != slow.is_keepalive)))
+                (fast.is_done &&
+                 (fast.status != slow.status || fast.body_bytes != slow.body_bytes ||
+                  fast.is_keepalive != slow.is_keepalive)))
                 fail_msg("input %zu round %d: fast %ld/%d/%d, parser %ld/%d/%d", i, round, a,
                          fast.is_done, fast.status, b, slow.is_done, slow.status);
             if (a <= 0)

@@ -18,7 +18,8 @@ static void test_slo_parses_the_course_example(void **state) {
     assert_true(s.rules[2].percentile == 99.9 && s.rules[2].limit == 100000);
     assert_true(s.rules[3].metric == SLO_ERRORS && s.rules[3].limit == 0.001);
     assert_string_equal(s.rules[1].text, "p99<10ms");
-    assert_int_equal(slo_parse("mean<=250us,max<2s,rps>=900/s,errors<0.01", &s, err, sizeof err), 0);
+    assert_int_equal(slo_parse("mean<=250us,max<2s,rps>=900/s,errors<0.01", &s, err, sizeof err),
+                     0);
     assert_true(s.rules[0].metric == SLO_MEAN && s.rules[0].op == SLO_LE);
     assert_true(s.rules[2].metric == SLO_THROUGHPUT && s.rules[2].limit == 900);
 }
