@@ -1,5 +1,5 @@
-/* An HdrHistogram-style log-linear histogram of non-negative integer values (we use microseconds).
- * Pure and single-threaded: no I/O, no clock, no locks; one histogram per thread, merged at the end. */
+/* An HdrHistogram-style log-linear histogram of non-negative integers (we use microseconds).
+ * Pure and single-threaded: no I/O, no clock, no locks; one per thread, merged at the end. */
 #ifndef SRVLAB_HIST_H
 #define SRVLAB_HIST_H
 
