@@ -67,7 +67,8 @@ static void summary_counts(FILE *out, const struct load_opts *o, const struct lo
             (unsigned long long)s->max_conns, (unsigned long long)o->connections,
             (unsigned long long)s->connects);
     if (o->rate_per_s > 0)
-        fprintf(out, "; %llu requests waited for a connection", (unsigned long long)s->waited);
+        fprintf(out, "; %llu request%s waited for a connection", (unsigned long long)s->waited,
+                s->waited == 1 ? "" : "s");
     fputc('\n', out);
 }
 
