@@ -261,8 +261,9 @@ static void *sched_thread(void *arg) {
     return NULL;
 }
 
-static void close_listeners(struct green *gs, int n) {
-    for (int i = 1; i < n; i++)
+/* Closes the extra listeners of schedulers from..n-1 (never srv->listen_fd, scheduler 0's). */
+static void close_listeners(struct green *gs, int from, int n) {
+    for (int i = from > 0 ? from : 1; i < n; i++)
         if (gs[i].listen_fd >= 0)
             close(gs[i].listen_fd);
 }
@@ -282,7 +283,7 @@ static int run(struct srv *srv) {
     if (rc < 0) {
         snprintf(srv->err, sizeof srv->err, "green: another SO_REUSEPORT listener: %s",
                  strerror(-rc));
-        close_listeners(gs, n);
+        close_listeners(gs, 1, n);
         free(gs);
         return rc;
     }
@@ -290,7 +291,7 @@ static int run(struct srv *srv) {
     for (; started < n; started++)
         if (pthread_create(&gs[started].tid, NULL, sched_thread, &gs[started]) != 0)
             break; /* run with the schedulers we have; their listeners stay closed below */
-    close_listeners(gs + started - 1, n - started + 1);
+    close_listeners(gs, started, n);
     sched_thread(&gs[0]);
     for (int i = 1; i < started; i++)
         pthread_join(gs[i].tid, NULL);
