@@ -253,6 +253,7 @@ slowloris() {
     while read -r name p50 max rest; do
         p50=${p50#p50_ms=}; max=${max#max_ms=}
         local line="$name: slowloris, a normal client served in $p50 ms (median), $max ms (max); $rest"
+        [ "$p50" = -1.0 ] && line="$name: slowloris, a normal client never served (each probe gives up after 5 s); $rest"
         if [ "$group" = event ]; then
             check "$line" awk -v m="$max" -v r="$rest" \
                 'BEGIN { exit !(m >= 0 && m < 50 && r ~ /failed=0 /) }'
