@@ -21,7 +21,7 @@ static void try_accept(struct srv *srv, struct nbset *set, uint64_t now_us,
         if (fd < 0)
             return;
         if (nbset_add(set, fd, now_us) < 0) {
-            close(fd);
+            nb_close_unserved(fd, false);
             return;
         }
     }

@@ -49,7 +49,7 @@ static void on_listen(struct srv *srv, struct poller *p, uint64_t now_us) {
         if (fd < 0)
             return;
         if (nbset_add(&p->set, fd, now_us) < 0) {
-            close(fd);
+            nb_close_unserved(fd, false);
             return;
         }
     }

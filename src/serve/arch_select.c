@@ -55,11 +55,11 @@ static void on_listen(struct srv *srv, struct selector *s, uint64_t now_us) {
                             "select: connection refused: fd %d >= FD_SETSIZE (%d); %llu refused "
                             "so far (use --arch poll or epoll for more connections)",
                             fd, FD_SETSIZE, (unsigned long long)s->refused);
-            close(fd);
+            nb_close_unserved(fd, true);
             continue;
         }
         if (nbset_add(&s->set, fd, now_us) < 0) {
-            close(fd);
+            nb_close_unserved(fd, false);
             return;
         }
     }

@@ -228,6 +228,13 @@ void nbset_free(struct nbset *set) {
     *set = (struct nbset){0};
 }
 
+void nb_close_unserved(int fd, bool is_refused) {
+    close(fd);
+    metrics_conn(METRICS_CONN_CLOSED); /* srv_accept_nb() counted it accepted */
+    if (is_refused)
+        metrics_conn(METRICS_CONN_REFUSED);
+}
+
 int nb_accept(struct srv *srv, uint64_t now_us, uint64_t *pause_until_us) {
     int fd = srv_accept_nb(srv, srv->listen_fd, true);
     if (fd == -EMFILE || fd == -ENFILE || fd == -ENOBUFS || fd == -ENOMEM)
@@ -242,7 +249,7 @@ static void accept_backlog(struct srv *srv, struct nbset *set, int fd_limit) {
     int fd;
     while ((fd = nb_accept(srv, now_us, &pause_us)) >= 0) {
         if (fd >= fd_limit || nbset_add(set, fd, now_us) < 0) {
-            close(fd);
+            nb_close_unserved(fd, fd >= fd_limit);
             continue;
         }
         nbset_step(set, set->n - 1, srv, now_us);

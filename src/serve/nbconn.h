@@ -64,6 +64,10 @@ uint64_t nbset_next_deadline_us(const struct nbset *set);
 /* Closes every connection and frees the array. */
 void nbset_free(struct nbset *set);
 
+/* Closes an accepted fd that will not be served (out of memory; is_refused: turned away, e.g.
+ * select's FD_SETSIZE), keeping the connection counters of srv_accept_nb() balanced. */
+void nb_close_unserved(int fd, bool is_refused);
+
 /* Accepts one non-blocking connection: fd, or -errno (-EAGAIN: none waiting). After EMFILE
  * and similar errors *pause_until_us is set 100 ms ahead: the caller should not poll the
  * listener before then, or a level-triggered loop would spin on it. */
