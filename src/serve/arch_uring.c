@@ -638,7 +638,8 @@ static int run(struct srv *srv) {
     struct uloop *l = loop_new(srv, srv->listen_fd, srv->err, &rc);
     if (!l)
         return rc;
-    srv->listen_fd = -1; /* the loop owns it now and closes it on shutdown */
+    /* The first loop closes srv->listen_fd on shutdown. It stays in srv meanwhile: with
+     * --user, srv_listen_another() may share it with the other loops. */
     pthread_t *tids = calloc((size_t)nthreads, sizeof *tids);
     int started = 0;
     for (int i = 1; tids && i < nthreads; i++, started++)
