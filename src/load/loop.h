@@ -17,7 +17,7 @@
 #define SECOND_SLOTS 16                 /* per-second rows the main thread may lag behind */
 #define CONNECT_BACKOFF_NS 10000000ULL  /* closed loop: retry a failed connect after 10 ms */
 #define MAX_SLEEP_NS 100000000ULL       /* wake at least every 100 ms to notice ^C */
-#define BUSY_POLL_NS 20000ULL           /* poll this long after a busy poll before sleeping */
+#define BUSY_POLL_NS 5000ULL            /* poll this long after a busy poll before sleeping */
 /* Connections per 127.0.0.x source address: the default port range has 28,232 ports, and the
  * TIME_WAIT sockets of earlier runs (60 s) hold some of them. */
 #define CONNS_PER_SOURCE_ADDR 4000
