@@ -7,8 +7,6 @@
 "$SRVLAB" serve --list-archs | grep -qx green || { skip "green not built"; e2e_done; }
 
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
-# ms_of CMD...: wall time of CMD in milliseconds.
-ms_of() { local t0; t0=$(date +%s%N); "$@" >/dev/null; echo $(( ($(date +%s%N) - t0) / 1000000 )); }
 # term_wait: SIGTERM the server and reap it (SIGKILL after 10 s); sets RC (exit status) and MS.
 term_wait() {
     local t0; t0=$(date +%s%N)
@@ -26,21 +24,37 @@ ms=${r##*ms=}
 check "green: 200 io waits overlap on one thread (${ms} ms, serial 60000)" \
     [ "${r% ms=*}" = "ok=200 n=200" -a "$ms" -lt 5000 ]
 
-# cpu_us runs on the fiber and keeps its scheduler thread busy: a hello request arriving during a
-# 600 ms spin waits for it (a lower bound, so a slow machine cannot make this flaky). An io_us
-# wait of the same length does not hold the thread.
-curl -s -m 10 -o /dev/null "$SRV_URL/work?cpu_us=600000" &
-slow=$!
-sleep 0.1
-ms=$(ms_of curl -s -m 10 "$SRV_URL/")
-check "green: hello waits behind a cpu_us spin on its scheduler (${ms} ms >= 300)" [ "$ms" -ge 300 ]
-wait "$slow"
-curl -s -m 10 -o /dev/null "$SRV_URL/work?io_us=600000" &
-slow=$!
-sleep 0.1
-ms=$(ms_of curl -s -m 10 "$SRV_URL/")
-check "green: hello does not wait behind an io_us wait (${ms} ms < 300)" [ "$ms" -lt 300 ]
-wait "$slow"
+# cpu_us runs on the fiber and keeps its scheduler thread busy (no preemption): a hello request
+# that arrives during a 600 ms spin is answered only after the spin's own response. An io_us wait
+# of the same length does not hold the thread: hello is answered long before it ends. Both checks
+# compare the order of completions, not durations, so a slow machine cannot make them flaky.
+# bg_request PATH: sends GET PATH from python (so its start-up is over before the request
+# leaves), touches $E2E_TMP/sent, and writes the completion time (ms since the epoch) to $E2E_TMP/done.
+bg_request() {
+    rm -f "$E2E_TMP/sent" "$E2E_TMP/done"
+    python3 -c '
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % sys.argv[2]).encode())
+open(sys.argv[3] + "/sent", "w").close()
+while s.recv(65536):
+    pass
+open(sys.argv[3] + "/done", "w").write("%d" % (time.time() * 1000))' "$SRV_PORT" "$1" "$E2E_TMP" &
+    BG=$!
+    for _ in $(seq 1 100); do [ -e "$E2E_TMP/sent" ] && break; sleep 0.05; done
+    sleep 0.1
+}
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+bg_request "/work?cpu_us=600000"
+curl -s -m 10 -o /dev/null "$SRV_URL/"; hello=$(now_ms)
+wait "$BG"; spin=$(cat "$E2E_TMP/done")
+check "green: hello waits for a cpu_us spin on its scheduler (done $((hello - spin)) ms after it)" \
+    [ "$hello" -ge "$((spin - 20))" ]
+bg_request "/work?io_us=600000"
+curl -s -m 10 -o /dev/null "$SRV_URL/"; hello=$(now_ms)
+wait "$BG"; io=$(cat "$E2E_TMP/done")
+check "green: hello does not wait for an io_us wait (done $((io - hello)) ms before it)" \
+    [ "$hello" -lt "$((io - 100))" ]
 term_wait
 expect_eq "green: exit 0 after SIGTERM" 0 "$RC"
 
@@ -55,8 +69,10 @@ s.sendall(b"GET /static/big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
 time.sleep(3)' "$SRV_PORT" &
 stuck=$!
 sleep 0.5
-ms=$(ms_of curl -s -m 10 "$SRV_URL/")
-check "green: hello answered while a slow reader's send is parked (${ms} ms < 300)" [ "$ms" -lt 300 ]
+body=$(curl -s -m 10 "$SRV_URL/")
+# Answered while the slow reader (3 s) still holds its connection: its send only parked a fiber.
+answered_while_stuck() { [ "$body" = "Hello, World!" ] && kill -0 "$stuck" 2>/dev/null; }
+check "green: hello answered while a slow reader's send is parked" answered_while_stuck
 kill "$stuck" 2>/dev/null
 wait "$stuck" 2>/dev/null
 term_wait
