@@ -85,9 +85,14 @@ case_concurrency() {
 
 case_sigterm_drain() {
     local a=$1 r
-    python3 tests/e2e/concurrent.py "$SRV_PORT" "/work?io_us=600000" 4 20 >"$E2E_TMP/drain.out" &
+    rm -f "$E2E_TMP/drain.ready"
+    python3 tests/e2e/concurrent.py "$SRV_PORT" "/work?io_us=600000" 4 20 "$E2E_TMP/drain.ready" \
+        >"$E2E_TMP/drain.out" &
     local cpid=$!
-    sleep 0.25
+    # Signal only once all four requests are on the wire, then give the server 150 ms to read
+    # them (600 ms waits are still in flight when the signal lands).
+    for _ in $(seq 1 200); do [ -e "$E2E_TMP/drain.ready" ] && break; sleep 0.05; done
+    sleep 0.15
     kill -TERM "$SRV_PID"
     wait "$cpid"
     r=$(cat "$E2E_TMP/drain.out")
