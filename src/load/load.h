@@ -135,6 +135,10 @@ void output_summary(FILE *out, const struct load_opts *o, const struct load_resu
 int output_json(const char *path, const struct load_opts *o, const struct load_result *r);
 int output_hgrm(const char *path, const struct hist *h); /* HdrHistogram text, values in ms */
 int output_csv(const char *path, const struct load_result *r);
+/* One metric object of the JSON schema (count, min_us, mean_us, stddev_us, max_us,
+ * percentiles, histogram) as member `key`, for writers of srvlab load JSON (merge too). */
+struct json_writer;
+void output_json_metric(struct json_writer *w, const char *key, const struct hist *h);
 /* Prints the SLO verdict table; returns true when every objective is met. */
 bool output_slo(FILE *out, const struct load_opts *o, const struct load_result *r);
 /* errors / requests, 0 when there were no requests. */

@@ -190,7 +190,7 @@ bool output_slo(FILE *out, const struct load_opts *o, const struct load_result *
 
 /* ---- JSON ---------------------------------------------------------------------------- */
 
-static void json_metric(struct json_writer *w, const char *key, const struct hist *h) {
+void output_json_metric(struct json_writer *w, const char *key, const struct hist *h) {
     json_obj_begin(w, key);
     json_uint(w, "count", hist_count(h));
     json_int(w, "min_us", hist_min(h));
@@ -336,12 +336,12 @@ int output_json(const char *path, const struct load_opts *o, const struct load_r
     json_counts(&w, o, r);
     json_self_check(&w, o, r);
     json_slo(&w, o, r);
-    json_metric(&w, "latency", &r->total.latency);
-    json_metric(&w, "service", &r->total.service);
-    json_metric(&w, "queue", &r->total.queue);
-    json_metric(&w, "connect", &r->total.connect);
-    json_metric(&w, "ttfb", &r->total.ttfb);
-    json_metric(&w, "send_lag", &r->total.send_lag);
+    output_json_metric(&w, "latency", &r->total.latency);
+    output_json_metric(&w, "service", &r->total.service);
+    output_json_metric(&w, "queue", &r->total.queue);
+    output_json_metric(&w, "connect", &r->total.connect);
+    output_json_metric(&w, "ttfb", &r->total.ttfb);
+    output_json_metric(&w, "send_lag", &r->total.send_lag);
     json_seconds(&w, r);
     json_obj_end(&w);
     json_writer_finish(&w);
