@@ -126,14 +126,51 @@ static void lingering_close(int fd, int timeout_ms) {
     fib_close(fd);
 }
 
+/* One recv into the core's buffer (with the kernel's receive time when metrics want it), which
+ * the core then owns: bytes, 0 at EOF or -errno. A socket the poller knows is empty gives -EAGAIN
+ * without a system call; a short read marks it so. */
+static ssize_t read_some(int fd, struct gconn *gc, bool has_ts) {
+    size_t space;
+    char *buf = conn_rbuf(&gc->c, &space);
+    if (!buf)
+        return -ENOMEM;
+    if (!fib_maybe_readable(fd))
+        return -EAGAIN;
+    uint64_t arrival_ns = 0;
+    ssize_t n = has_ts ? sock_recv_ts(fd, buf, space, MSG_DONTWAIT, &arrival_ns)
+                       : recv(fd, buf, space, MSG_DONTWAIT);
+    if (n < 0)
+        return has_ts ? n : -errno;
+    if (n > 0 && (size_t)n < space)
+        fib_drained(fd, FIB_IN); /* a short read emptied the receive queue */
+    if (n > 0)
+        gc->is_fresh = false;
+    if (n > 0 && arrival_ns) {
+        metrics_set_arrival_source(METRICS_ARRIVAL_KERNEL);
+        conn_rdone_ts(&gc->c, (size_t)n, arrival_ns);
+    } else if (n > 0) {
+        conn_rdone(&gc->c, (size_t)n);
+    }
+    return n;
+}
+
+/* The connection's deadline passed: 408 when a request was being read, then close. */
+static void close_timed_out(int fd, struct gconn *gc) {
+    conn_timeout(&gc->c);
+    bool is_sent = flush(fd, &gc->c) == 0;
+    untrack(gc);
+    conn_free(&gc->c);
+    if (is_sent)
+        lingering_close(fd, 200);
+    else
+        fib_close(fd);
+}
+
 static void serve_conn(void *arg) {
     int fd = (int)(intptr_t)arg;
-    struct srv *srv = G->srv;
-    struct gconn gc;
+    struct gconn gc = {.accepted_us = conn_now_us(), .is_fresh = true};
     conn_init(&gc.c);
     conn_set_fd(&gc.c, fd);
-    gc.accepted_us = conn_now_us();
-    gc.is_fresh = true;
     track(&gc);
     bool has_ts = metrics_enabled();
     if (has_ts)
@@ -154,29 +191,11 @@ static void serve_conn(void *arg) {
         }
         if (st == CONN_WRITE)
             continue;
-        size_t space;
-        char *buf = conn_rbuf(&gc.c, &space);
-        if (!buf)
-            break;
-        uint64_t arrival_ns = 0;
-        ssize_t n = !fib_maybe_readable(fd) ? -EAGAIN /* known empty: skip a vain recv */
-                    : has_ts ? sock_recv_ts(fd, buf, space, MSG_DONTWAIT, &arrival_ns)
-                             : recv(fd, buf, space, MSG_DONTWAIT);
-        if (n < 0 && !has_ts)
-            n = n == -EAGAIN ? n : -errno;
-        if (n > 0 && (size_t)n < space)
-            fib_drained(fd, FIB_IN); /* a short read emptied the receive queue */
+        ssize_t n = read_some(fd, &gc, has_ts);
         if (n == -EAGAIN || n == -EWOULDBLOCK) {
-            int rc = wait_readable(srv, fd, &gc);
+            int rc = wait_readable(G->srv, fd, &gc);
             if (rc == -ETIMEDOUT) {
-                conn_timeout(&gc.c); /* 408 when a request was being read */
-                bool is_sent = flush(fd, &gc.c) == 0;
-                untrack(&gc);
-                conn_free(&gc.c);
-                if (is_sent)
-                    lingering_close(fd, 200);
-                else
-                    fib_close(fd);
+                close_timed_out(fd, &gc);
                 return;
             }
             if (rc <= 0)
@@ -187,13 +206,6 @@ static void serve_conn(void *arg) {
             continue;
         if (n <= 0)
             break;
-        gc.is_fresh = false;
-        if (arrival_ns) {
-            metrics_set_arrival_source(METRICS_ARRIVAL_KERNEL);
-            conn_rdone_ts(&gc.c, (size_t)n, arrival_ns);
-        } else {
-            conn_rdone(&gc.c, (size_t)n);
-        }
     }
     untrack(&gc);
     conn_free(&gc.c);
