@@ -73,13 +73,20 @@ case_concurrency() {
     local a=$1 r ms
     r=$(python3 tests/e2e/concurrent.py "$SRV_PORT" / 100 20)
     expect_eq "$a: 100 concurrent clients all answered" "ok=100 n=100" "${r% ms=*}"
-    r=$(python3 tests/e2e/concurrent.py "$SRV_PORT" "/work?io_us=20000" 8 20)
-    ms=${r##*ms=}
+    # Timing on a shared machine: the best of three attempts counts (a preempted run is slow,
+    # never fast, so the best attempt is the architecture's own figure).
+    local best=999999 got=""
+    for _ in 1 2 3; do
+        r=$(python3 tests/e2e/concurrent.py "$SRV_PORT" "/work?io_us=20000" 8 20)
+        got=${r% ms=*}; ms=${r##*ms=}
+        [ "$got" = "ok=8 n=8" ] && [ "$ms" -lt "$best" ] && best=$ms
+        [ "$a" != iterative ] && [ "$best" -lt 120 ] && break
+    done
     if [ "$a" = iterative ]; then
         # One client at a time: the eight 20 ms waits add up. That is the lesson.
-        check "$a: 8 io waits are serialized (${ms} ms >= 160)" [ "${r% ms=*}" = "ok=8 n=8" -a "$ms" -ge 160 ]
+        check "$a: 8 io waits are serialized (${best} ms >= 160)" [ "$best" -ge 160 -a "$best" -lt 999999 ]
     else
-        check "$a: 8 io waits overlap (${ms} ms, serial would be 160)" [ "${r% ms=*}" = "ok=8 n=8" -a "$ms" -lt 120 ]
+        check "$a: 8 io waits overlap (${best} ms, serial would be 160)" [ "$best" -lt 120 ]
     fi
 }
 
