@@ -201,6 +201,12 @@ static void summarize(struct engine *e, struct load_result *r) {
         r->is_lagging = hist_percentile(&r->total.send_lag, 99) > 1000;
     }
     r->was_interrupted = loop_stop;
+    struct thread *t0 = &e->threads[0]; /* the verdict's sequences: ownership moves to r */
+    r->gaps_us = t0->gaps;
+    r->gap_count = t0->gap_count;
+    r->latencies_us = t0->lats;
+    r->latency_count = t0->lat_count;
+    t0->gaps = t0->lats = NULL;
 }
 
 static int open_raw(struct engine *e, char *err, size_t errlen) {

@@ -58,15 +58,17 @@ static const char usage_text[] =
     "      --csv <FILE>        one row per second: sent, completed, errors, rate, p50, p99\n"
     "      --raw <FILE>        one line per request (costs CPU at high rates)\n"
     "      --slo <LIST>        objectives, e.g. 'p90<1ms,p99<10ms,errors<0.1%'; prints a\n"
-    "                          verdict table, exit status 1 when one is violated\n"
+    "                          table with 95% intervals: met, violated or inconclusive\n"
     "  -q, --quiet             no progress line (shown only when stderr is a terminal)\n"
     "  -h, --help              this help\n"
     "\n"
     "N accepts k/M suffixes (20k); T accepts us/ms/s/m/h (250ms, 2m); R accepts /s, /min,\n"
     "/ms (5000/s, 20k). FILE may be - for stdout (the summary then goes to stderr).\n"
     "\n"
+    "Every run ends with a validity verdict: VALID, INCONCLUSIVE or INVALID, with reasons.\n"
+    "\n"
     "Exit status: 0 done (SLO met), 1 run-time failure, no responses, or SLO violated,\n"
-    "2 usage error.\n"
+    "2 usage error, 3 SLO inconclusive (not enough samples, or an INVALID run).\n"
     "\n"
     "Examples:\n"
     "  srvlab load -c 100 -d 30s http://127.0.0.1:8080/\n"
@@ -395,22 +397,25 @@ static int write_file(const char *what, const char *path, int rc) {
     return rc < 0 ? 1 : 0;
 }
 
-static int report(const struct load_opts *o, const struct load_result *r) {
-    int status = 0;
+static int report(const struct load_opts *o, struct load_result *r) {
     /* A file written to stdout keeps stdout to itself; the summary goes to stderr then. */
     FILE *out = o->is_stdout_taken ? stderr : stdout;
     if (o->interval_us)
         fputc('\n', out);
+    output_evaluate(o, r);
     output_summary(out, o, r);
-    if (o->has_slo && !output_slo(out, o, r))
-        status = 1;
+    verdict_print(out, &r->verdict);
+    if (o->has_slo)
+        verdict_print_slo(out, &o->slo, &r->verdict);
+    int status = verdict_exit_status(&r->verdict);
     fflush(out);
     if (o->json_path)
-        status |= write_file("--json", o->json_path, output_json(o->json_path, o, r));
+        status = write_file("--json", o->json_path, output_json(o->json_path, o, r)) ? 1 : status;
     if (o->hgrm_path)
-        status |= write_file("--hgrm", o->hgrm_path, output_hgrm(o->hgrm_path, &r->total.latency));
+        status = write_file("--hgrm", o->hgrm_path, output_hgrm(o->hgrm_path, &r->total.latency))
+                     ? 1 : status;
     if (o->csv_path)
-        status |= write_file("--csv", o->csv_path, output_csv(o->csv_path, r));
+        status = write_file("--csv", o->csv_path, output_csv(o->csv_path, r)) ? 1 : status;
     if (r->total.requests && !r->total.responses && !r->was_interrupted) {
         fprintf(stderr, "srvlab load: no responses from %s\n", o->url_text);
         status = 1;

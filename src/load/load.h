@@ -13,6 +13,7 @@
 #include "load/sched.h"
 #include "load/slo.h"
 #include "load/url.h"
+#include "load/verdict.h"
 
 #define LOAD_SCHEMA_VERSION 1
 #define LOAD_MAX_HEADERS 64
@@ -109,6 +110,12 @@ struct load_result {
     bool is_rate_short;    /* achieved rate more than 1% under target */
     bool is_lagging;       /* p99 send lag over 1 ms */
     bool was_interrupted;
+    /* Thread 0's sequences for the verdict (engine.c; NULL when not kept). */
+    double *gaps_us;      /* gaps between consecutive actual sends, Poisson runs */
+    size_t gap_count;
+    double *latencies_us; /* latencies in completion order */
+    size_t latency_count;
+    struct verdict verdict; /* output_evaluate() */
 };
 
 /* result.c. Zeroes s and sets up its six histograms (1 us to 1 h, 3 digits): 0 or -ENOMEM.
@@ -139,8 +146,11 @@ int output_csv(const char *path, const struct load_result *r);
  * percentiles, histogram) as member `key`, for writers of srvlab load JSON (merge too). */
 struct json_writer;
 void output_json_metric(struct json_writer *w, const char *key, const struct hist *h);
-/* Prints the SLO verdict table; returns true when every objective is met. */
+/* Prints the SLO verdict table (point estimates only); returns true when every objective is
+ * met. The run's own SLO verdict, with intervals, is r->verdict's (verdict_print_slo). */
 bool output_slo(FILE *out, const struct load_opts *o, const struct load_result *r);
+/* Judges the run into r->verdict (verdict_evaluate). 0 or -ENOMEM (verdict still complete). */
+int output_evaluate(const struct load_opts *o, struct load_result *r);
 /* errors / requests, 0 when there were no requests. */
 double output_error_ratio(const struct load_stats *s);
 

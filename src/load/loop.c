@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "load/verdict.h"
 #include "net/units.h"
 
 volatile sig_atomic_t loop_stop;
@@ -118,6 +119,12 @@ static void print_sample(struct thread *t, struct conn *c, const struct req *r, 
     fflush(out);
 }
 
+/* The verdict's sequences (thread 0 only, measured requests only, bounded). */
+static void keep_latency(struct thread *t, int64_t us) {
+    if (t->lats && t->lat_count < VERDICT_LAG1_MAX)
+        t->lats[t->lat_count++] = (double)us;
+}
+
 static void count_error(struct thread *t, int kind) {
     t->st.errors[kind]++;
     t->sec.errors++;
@@ -137,6 +144,7 @@ static void record_response(struct thread *t, struct conn *c, const struct req *
     st->requests++;
     st->responses++;
     hist_record(&st->latency, latency);
+    keep_latency(t, latency);
     hist_record(&st->service, ns_to_us(now - r->sent_ns));
     hist_record(&st->queue, ns_to_us(r->sent_ns - r->intended_ns));
     if (c->first_byte_ns >= r->sent_ns)
@@ -166,6 +174,7 @@ static void record_failure(struct thread *t, struct conn *c, const struct req *r
         if (kind == LOAD_ERR_TIMEOUT && waited < t->timeout_ns)
             waited = t->timeout_ns;
         hist_record(&t->st.latency, ns_to_us(waited));
+        keep_latency(t, ns_to_us(waited));
         hist_record(&t->sec.h, ns_to_us(waited));
     }
 }
@@ -179,6 +188,11 @@ static void mark_sent(struct thread *t, struct req *r, uint64_t now) {
         t->sec.sent++;
     if (r->is_measured)
         t->st.sent++;
+    if (t->gaps && r->is_measured) {
+        if (t->last_send_ns && t->gap_count < VERDICT_AD_MAX_GAPS)
+            t->gaps[t->gap_count++] = (double)(now - t->last_send_ns) / 1000.0;
+        t->last_send_ns = now;
+    }
 }
 
 /* ---- Connections ----------------------------------------------------------------------- */
@@ -749,6 +763,13 @@ int loop_alloc(struct thread *t, uint32_t conns) {
     t->ep = epoll_create1(EPOLL_CLOEXEC);
     if (!t->conns || !t->rings || !t->heap || !t->rbuf || (o->raw_path && !t->raw_buf) || t->ep < 0)
         return -ENOMEM;
+    if (t->index == 0) {
+        t->lats = malloc(VERDICT_LAG1_MAX * sizeof *t->lats);
+        bool wants_gaps = o->rate_per_s > 0 && o->arrival == SCHED_POISSON;
+        t->gaps = wants_gaps ? malloc(VERDICT_AD_MAX_GAPS * sizeof *t->gaps) : NULL;
+        if (!t->lats || (wants_gaps && !t->gaps))
+            return -ENOMEM;
+    }
     if (load_stats_init(&t->st) < 0 ||
         hist_init(&t->sec.h, 1, HIST_DEFAULT_HIGHEST, LOAD_SECOND_SIGFIGS) < 0)
         return -ENOMEM;
@@ -772,6 +793,8 @@ void loop_free(struct thread *t) {
     free(t->heap);
     free(t->rbuf);
     free(t->raw_buf);
+    free(t->gaps);
+    free(t->lats);
     if (t->ep >= 0)
         close(t->ep);
     load_stats_free(&t->st);

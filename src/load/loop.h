@@ -90,6 +90,11 @@ struct thread {
     int64_t flushed_sec;            /* seconds below this one are flushed (atomic) */
     int is_finished;                /* atomic */
     uint64_t samples;
+    /* Thread 0, after the warm-up, for the verdict: gaps between actual sends (Poisson runs)
+     * and latencies in completion order, bounded (NULL when not kept). */
+    double *gaps, *lats;
+    size_t gap_count, lat_count;
+    uint64_t last_send_ns;
     char *rbuf;
     char *raw_buf;
     size_t raw_len;

@@ -188,6 +188,20 @@ bool output_slo(FILE *out, const struct load_opts *o, const struct load_result *
     return is_met;
 }
 
+int output_evaluate(const struct load_opts *o, struct load_result *r) {
+    struct verdict_input in = {
+        .latency = &r->total.latency, .is_open_loop = o->rate_per_s > 0,
+        .is_poisson = o->rate_per_s > 0 && o->arrival == SCHED_POISSON,
+        .target_rate_per_s = o->rate_per_s, .achieved_rate_per_s = r->achieved_rate_per_s,
+        .sent = r->total.sent, .send_lag = o->rate_per_s > 0 ? &r->total.send_lag : NULL,
+        .gaps_us = r->gaps_us, .gap_count = r->gap_count, .latencies_us = r->latencies_us,
+        .latency_count = r->latency_count, .requests = r->total.requests,
+        .errors = load_stats_errors(&r->total), .timeouts = r->total.errors[LOAD_ERR_TIMEOUT],
+        .slo = o->has_slo ? &o->slo : NULL,
+        .throughput_per_s = r->elapsed_s > 0 ? (double)r->total.responses / r->elapsed_s : 0};
+    return verdict_evaluate(&in, &r->verdict);
+}
+
 /* ---- JSON ---------------------------------------------------------------------------- */
 
 void output_json_metric(struct json_writer *w, const char *key, const struct hist *h) {
@@ -336,6 +350,7 @@ int output_json(const char *path, const struct load_opts *o, const struct load_r
     json_counts(&w, o, r);
     json_self_check(&w, o, r);
     json_slo(&w, o, r);
+    verdict_json_write(&w, "verdict", o->has_slo ? &o->slo : NULL, &r->verdict);
     output_json_metric(&w, "latency", &r->total.latency);
     output_json_metric(&w, "service", &r->total.service);
     output_json_metric(&w, "queue", &r->total.queue);

@@ -56,4 +56,7 @@ void load_result_free(struct load_result *r) {
     load_stats_free(&r->total);
     free(r->seconds);
     r->seconds = NULL;
+    free(r->gaps_us);
+    free(r->latencies_us);
+    r->gaps_us = r->latencies_us = NULL;
 }
