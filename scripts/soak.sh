@@ -20,6 +20,7 @@ cleanup() { [ -n "$SRV_PID" ] && kill -KILL "$SRV_PID" 2>/dev/null; rm -rf "$TMP
 trap cleanup EXIT INT TERM
 
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 
 # load N CONNS [load options...]: runs srvlab load; prints "<ok> <errors> <error kinds>".
 load() {
@@ -65,8 +66,11 @@ for arch in $ARCHS; do
     done
     rss_end=$(rss_kib "$SRV_PID")
     kill -TERM "$SRV_PID"; wait "$SRV_PID"; rc=$?; SRV_PID=
-    growth=$(awk -v a="$rss_first" -v b="$rss_end" 'BEGIN { printf "%+.1f", a ? (b - a) * 100 / a : 0 }')
-    line="$arch: $ok of $TOTAL ok ($((KEEP * 10)) keep-alive, $((NEW * 10)) new connections), $errors errors${kinds:+ ($kinds )}, RSS $((rss_first / 1024)).$(( rss_first % 1024 * 10 / 1024 )) MiB after $BLOCK, $((rss_end / 1024)).$(( rss_end % 1024 * 10 / 1024 )) MiB at the end (${growth}%), exit $rc, $(( $(date +%s) - start )) s"
+    growth=$(awk -v a="$rss_first" -v b="$rss_end" \
+        'BEGIN { printf "%+.1f", a ? (b - a) * 100 / a : 0 }')
+    line="$arch: $ok of $TOTAL ok ($((KEEP * 10)) keep-alive, $((NEW * 10)) new connections)"
+    line+=", $errors errors${kinds:+ ($kinds )}, RSS $(mib "$rss_first") MiB after $BLOCK"
+    line+=", $(mib "$rss_end") MiB at the end (${growth}%), exit $rc, $(( $(date +%s) - start )) s"
     if [ "$errors" = 0 ] && [ "$ok" = "$TOTAL" ] && [ "$rc" = 0 ] &&
         awk -v a="$rss_first" -v b="$rss_end" 'BEGIN { exit !(a > 0 && b <= a * 1.10) }'; then
         echo "ok - $line"; passed=$((passed + 1))

@@ -16,18 +16,19 @@ head -c 200000 /dev/urandom >"$WWW/blob.bin"
 exercise() {
     local u=$1 port=$2
     curl -s -m 20 "$u/" "$u/work?cpu_us=100&io_us=1000" "$u/nope" >/dev/null   # keep-alive
-    printf 'GET / HTTP/1.1\r\nHost: x\r\n\r\nHEAD / HTTP/1.1\r\nHost: x\r\n\r\nPOST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabcGET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' \
-        | python3 tests/e2e/raw.py "$port" --idle 5 --max 20 >/dev/null            # pipelined
+    printf '%s\r\n' 'GET / HTTP/1.1' 'Host: x' '' 'HEAD / HTTP/1.1' 'Host: x' '' \
+        'POST /echo HTTP/1.1' 'Host: x' 'Content-Length: 3' '' 'abcGET / HTTP/1.1' 'Host: x' \
+        'Connection: close' '' | python3 tests/e2e/raw.py "$port" --idle 5 --max 20 >/dev/null
     curl -s -m 20 -o "$E2E_TMP/got.bin" "$u/static/blob.bin"
     cmp -s "$WWW/blob.bin" "$E2E_TMP/got.bin" || echo "static file differs"
-    printf 'POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n' \
-        | python3 tests/e2e/raw.py "$port" --idle 2 --max 20 >/dev/null            # chunked
+    printf '%s\r\n' 'POST /echo HTTP/1.1' 'Host: x' 'Transfer-Encoding: chunked' '' 3 abc 0 '' \
+        | python3 tests/e2e/raw.py "$port" --idle 2 --max 20 >/dev/null
     printf 'BLAH\r\n\r\n' | python3 tests/e2e/raw.py "$port" --idle 2 --max 20 >/dev/null
     curl -s -m 20 -o /dev/null "$u/metrics"
     curl -s -m 20 --data-binary @"$WWW/blob.bin" -o /dev/null "$u/echo"
     # A keep-alive connection left idle: SIGTERM must close it.
-    printf 'GET / HTTP/1.1\r\nHost: x\r\n\r\n' | python3 tests/e2e/raw.py "$port" --idle 30 --max 30 \
-        >/dev/null &
+    printf 'GET / HTTP/1.1\r\nHost: x\r\n\r\n' \
+        | python3 tests/e2e/raw.py "$port" --idle 30 --max 30 >/dev/null &
     sleep 0.5
 }
 
@@ -61,7 +62,8 @@ for arch in $ARCHS; do
     errors=$(sed -nE 's/.*ERROR SUMMARY: ([0-9]+) errors.*/\1/p' "$log" | tail -1)
     lost=$(sed -nE 's/.*definitely lost: ([0-9,]+) bytes.*/\1/p' "$log" | tail -1)
     grep -q "All heap blocks were freed" "$log" && lost=0
-    check "$arch: exit $rc, ${errors:-?} errors, definitely lost ${lost:-?} bytes${problems:+, $problems}" \
+    line="$arch: exit $rc, ${errors:-?} errors, definitely lost ${lost:-?} bytes"
+    check "$line${problems:+, $problems}" \
         [ "$rc" = 0 -a "${errors:-1}" = 0 -a "${lost:-1}" = 0 -a -z "$problems" ]
 done
 e2e_done
