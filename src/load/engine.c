@@ -34,6 +34,17 @@ static int append_row(struct load_result *r, const struct sec_acc *slot, int64_t
     return 0;
 }
 
+/* Rows count from the start with --ramp (else from the end of the warm-up): a row is "ramp"
+ * when it began during the ramp, "warmup" during the warm-up after it. */
+static void label_rows(const struct load_opts *o, struct load_result *r) {
+    for (size_t i = 0; i < r->second_count; i++) {
+        uint64_t at_us = (uint64_t)i * 1000000;
+        r->seconds[i].phase = !o->ramp_us ? "measured"
+                              : at_us < o->ramp_us ? "ramp"
+                              : at_us < o->ramp_us + o->warmup_us ? "warmup" : "measured";
+    }
+}
+
 /* Main thread: finalizes every second that all threads have flushed. */
 static void rows_collect(struct engine *e) {
     int64_t ready = INT64_MAX;
@@ -150,7 +161,8 @@ static void progress(struct engine *e, uint64_t now, uint64_t *last_done, uint64
     char el[32], tot[32] = "", p99[32] = "-";
     units_fmt_duration(el, sizeof el, (double)(now - e->t0_ns) / 1000.0);
     if (e->o->duration_us)
-        units_fmt_duration(tot, sizeof tot, (double)(e->o->duration_us + e->o->warmup_us));
+        units_fmt_duration(tot, sizeof tot,
+                           (double)(e->o->duration_us + e->o->warmup_us + e->o->ramp_us));
     if (hist_count(&e->so_far))
         units_fmt_duration(p99, sizeof p99, (double)hist_percentile(&e->so_far, 99));
     fprintf(stderr, "\r\033[K%s%s%s  %.0f req/s  p99 %s  errors %llu", el, *tot ? " / " : "", tot,
@@ -182,7 +194,8 @@ static void watch(struct engine *e) {
 
 static void summarize(struct engine *e, struct load_result *r) {
     const struct load_opts *o = e->o;
-    uint64_t measure = e->t0_ns + o->warmup_us * 1000, stop = 0, finish = 0;
+    uint64_t measure = e->t0_ns + (o->ramp_us + o->warmup_us) * 1000, stop = 0, finish = 0;
+    label_rows(o, r);
     for (unsigned i = 0; i < o->threads; i++) {
         struct thread *t = &e->threads[i];
         load_stats_merge(&r->total, &t->st);

@@ -42,6 +42,9 @@ static const char usage_text[] =
     "  -d, --duration <T>      how long to send (default 10s; unlimited with -n alone)\n"
     "  -n, --requests <N>      stop after N requests (default: none, use -d)\n"
     "      --warmup <T>        run first for T, excluded from the results (default 0)\n"
+    "      --ramp <T>          first raise the rate (open loop) or the connections (closed\n"
+    "                          loop) linearly from 0 over T; excluded from the results,\n"
+    "                          shown in --csv rows with phase 'ramp' (default 0)\n"
     "      --timeout <T>       per request, from its send: then an error (default 5s)\n"
     "      --interval <T>      sampling mode: one request at a time, pause T after each,\n"
     "                          print each sample (default: off)\n"
@@ -79,7 +82,7 @@ static const char usage_text[] =
 enum {
     OPT_ARRIVAL = 256, OPT_SEED, OPT_CLOSED, OPT_THINK, OPT_PIPELINE, OPT_NO_KEEPALIVE,
     OPT_WARMUP, OPT_TIMEOUT, OPT_INTERVAL, OPT_BODY, OPT_HTTP10, OPT_JSON, OPT_HGRM, OPT_CSV,
-    OPT_RAW, OPT_SLO, OPT_SPIN
+    OPT_RAW, OPT_SLO, OPT_SPIN, OPT_RAMP
 };
 
 static const struct option long_opts[] = {
@@ -95,6 +98,7 @@ static const struct option long_opts[] = {
     {"duration", required_argument, NULL, 'd'},
     {"requests", required_argument, NULL, 'n'},
     {"warmup", required_argument, NULL, OPT_WARMUP},
+    {"ramp", required_argument, NULL, OPT_RAMP},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"interval", required_argument, NULL, OPT_INTERVAL},
     {"method", required_argument, NULL, 'X'},
@@ -202,6 +206,7 @@ static int parse_load_opt(int c, const char *arg, struct load_opts *o, struct cl
         return parse_duration("-d", arg, &o->duration_us, false);
     case 'n': return parse_count("-n", arg, &o->requests, UINT64_MAX / 2);
     case OPT_WARMUP: return parse_duration("--warmup", arg, &o->warmup_us, true);
+    case OPT_RAMP: return parse_duration("--ramp", arg, &o->ramp_us, true);
     case OPT_TIMEOUT: return parse_duration("--timeout", arg, &o->timeout_us, false);
     case OPT_INTERVAL: return parse_duration("--interval", arg, &o->interval_us, false);
     case OPT_SPIN: return parse_duration("--spin", arg, &o->spin_us, true);
@@ -266,8 +271,8 @@ static int parse_args(int argc, char **argv, struct load_opts *o, struct cli *cl
 static int check_sampling(struct load_opts *o, const struct cli *cli) {
     if (!o->interval_us)
         return 0;
-    if (o->rate_per_s > 0 || o->think_us)
-        return usage_error("--interval is its own mode: drop --rate and --think");
+    if (o->rate_per_s > 0 || o->think_us || o->ramp_us)
+        return usage_error("--interval is its own mode: drop --rate, --think and --ramp");
     if ((cli->has_connections && o->connections != 1) || (cli->has_threads && o->threads != 1))
         return usage_error("--interval sends one request at a time: drop -c and -t");
     o->connections = 1;

@@ -50,6 +50,7 @@ struct load_opts {
     uint64_t duration_us;         /* 0: until -n requests are done */
     uint64_t requests;            /* -n; 0: until the duration ends */
     uint64_t warmup_us;
+    uint64_t ramp_us;             /* rise to the rate or connections first; 0: none */
     uint64_t timeout_us;
     uint64_t think_us;
     uint64_t interval_us;         /* sampling mode when > 0 */
@@ -94,10 +95,12 @@ struct load_stats {
     bool has_port_exhaustion; /* connect() said EADDRNOTAVAIL */
 };
 
-/* One row of the per-second CSV (seconds after the warm-up). */
+/* One row of the per-second CSV (seconds after the warm-up; with --ramp, after the start, the
+ * ramp and warm-up rows marked so). */
 struct load_second {
     uint64_t sent, completed, errors;
     int64_t p50_us, p99_us;
+    const char *phase; /* "ramp", "warmup" or "measured"; NULL: "measured" */
 };
 
 struct load_result {

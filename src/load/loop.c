@@ -4,6 +4,7 @@
 #include "load/loop.h"
 
 #include <errno.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
@@ -72,9 +73,9 @@ static void sec_flush(struct thread *t, int64_t next_index) {
 static void sec_roll(struct thread *t, uint64_t now) {
     if (now < t->sec_end_ns)
         return;
-    int64_t index = (int64_t)((now - t->measure_ns) / NS_PER_S);
+    int64_t index = (int64_t)((now - t->sec_base_ns) / NS_PER_S);
     sec_flush(t, index);
-    t->sec_end_ns = t->measure_ns + (uint64_t)(index + 1) * NS_PER_S;
+    t->sec_end_ns = t->sec_base_ns + (uint64_t)(index + 1) * NS_PER_S;
 }
 
 /* ---- Recording ------------------------------------------------------------------------- */
@@ -127,7 +128,6 @@ static void keep_latency(struct thread *t, int64_t us) {
 
 static void count_error(struct thread *t, int kind) {
     t->st.errors[kind]++;
-    t->sec.errors++;
     __atomic_store_n(&t->prog_err, t->prog_err + 1, __ATOMIC_RELAXED);
 }
 
@@ -137,10 +137,15 @@ static void record_response(struct thread *t, struct conn *c, const struct req *
     if (t->o->interval_us)
         print_sample(t, c, r, now, status, kind);
     raw_line(t, r, now, status, kind);
+    int64_t latency = ns_to_us(now - r->intended_ns);
+    if (r->intended_ns >= t->sec_base_ns) { /* per-second rows show the ramp too */
+        t->sec.completed++;
+        t->sec.errors += kind >= 0;
+        hist_record(&t->sec.h, latency);
+    }
     if (!r->is_measured)
         return;
     struct load_stats *st = &t->st;
-    int64_t latency = ns_to_us(now - r->intended_ns);
     st->requests++;
     st->responses++;
     hist_record(&st->latency, latency);
@@ -149,8 +154,6 @@ static void record_response(struct thread *t, struct conn *c, const struct req *
     hist_record(&st->queue, ns_to_us(r->sent_ns - r->intended_ns));
     if (c->first_byte_ns >= r->sent_ns)
         hist_record(&st->ttfb, ns_to_us(c->first_byte_ns - r->sent_ns));
-    t->sec.completed++;
-    hist_record(&t->sec.h, latency);
     __atomic_store_n(&t->prog_done, t->prog_done + 1, __ATOMIC_RELAXED);
     if (kind >= 0)
         count_error(t, kind);
@@ -165,17 +168,23 @@ static void record_failure(struct thread *t, struct conn *c, const struct req *r
     if (t->o->interval_us)
         print_sample(t, c, r, now, 0, kind);
     raw_line(t, r, now, 0, kind);
+    bool is_shown = r->intended_ns >= t->sec_base_ns;
+    uint64_t waited = now - r->intended_ns;
+    if (kind == LOAD_ERR_TIMEOUT && waited < t->timeout_ns)
+        waited = t->timeout_ns;
+    bool has_latency = kind == LOAD_ERR_TIMEOUT || kind == LOAD_ERR_UNSENT;
+    if (is_shown) {
+        t->sec.errors++;
+        if (has_latency)
+            hist_record(&t->sec.h, ns_to_us(waited));
+    }
     if (!r->is_measured)
         return;
     t->st.requests++;
     count_error(t, kind);
-    if (kind == LOAD_ERR_TIMEOUT || kind == LOAD_ERR_UNSENT) {
-        uint64_t waited = now - r->intended_ns;
-        if (kind == LOAD_ERR_TIMEOUT && waited < t->timeout_ns)
-            waited = t->timeout_ns;
+    if (has_latency) {
         hist_record(&t->st.latency, ns_to_us(waited));
         keep_latency(t, ns_to_us(waited));
-        hist_record(&t->sec.h, ns_to_us(waited));
     }
 }
 
@@ -184,7 +193,7 @@ static void record_failure(struct thread *t, struct conn *c, const struct req *r
  * send a little late at the end of the window still counts (lateness is the send lag's job). */
 static void mark_sent(struct thread *t, struct req *r, uint64_t now) {
     r->sent_ns = now;
-    if (now >= t->measure_ns)
+    if (now >= t->sec_base_ns)
         t->sec.sent++;
     if (r->is_measured)
         t->st.sent++;
@@ -404,12 +413,24 @@ static void closed_after_response(struct thread *t, struct conn *c, uint64_t now
 
 /* ---- Open loop ------------------------------------------------------------------------- */
 
+/* --ramp: the schedule runs in its own time s at the full rate; real time t stretches its
+ * start so that the rate rises linearly from 0 to the full rate over the ramp T. Arrivals by
+ * t are R t^2 / 2T during the ramp, so s = t^2 / 2T, t = sqrt(2 T s) for s < T / 2; after it,
+ * t = s + T / 2. A Poisson schedule stays Poisson (with a rising rate). */
+static uint64_t ramp_warp_ns(uint64_t s, uint64_t ramp_ns) {
+    if (!ramp_ns)
+        return s;
+    if (s >= ramp_ns / 2)
+        return s + ramp_ns / 2;
+    return (uint64_t)sqrt(2.0 * (double)ramp_ns * (double)s);
+}
+
 /* Arrivals up to the end of the sending window stay owed even after it closes: the ones that
  * could not be sent in time are sent late (or counted unsent), never dropped. */
 static uint64_t next_arrival(struct thread *t) {
     if (t->budget == 0 || loop_stop)
         return UINT64_MAX;
-    uint64_t at = t->e->t0_ns + sched_next_ns(&t->sched);
+    uint64_t at = t->e->t0_ns + ramp_warp_ns(sched_next_ns(&t->sched), t->o->ramp_us * 1000);
     return at < t->send_end_ns ? at : UINT64_MAX;
 }
 
@@ -805,7 +826,8 @@ void loop_free(struct thread *t) {
 static void thread_start(struct thread *t) {
     const struct load_opts *o = t->o;
     uint64_t t0 = t->e->t0_ns;
-    t->measure_ns = t0 + o->warmup_us * 1000;
+    t->measure_ns = t0 + (o->ramp_us + o->warmup_us) * 1000;
+    t->sec_base_ns = o->ramp_us ? t0 : t->measure_ns;
     t->send_end_ns = o->duration_us ? t->measure_ns + o->duration_us * 1000 : UINT64_MAX;
     t->hard_end_ns = UINT64_MAX;
     t->timeout_ns = o->timeout_us * 1000;
@@ -816,15 +838,25 @@ static void thread_start(struct thread *t) {
         t->sweep_ns = 100000000;
     t->next_sweep_ns = t0 + t->sweep_ns;
     t->sec.index = -1;
-    t->sec_end_ns = t->measure_ns;
+    t->sec_end_ns = t->sec_base_ns;
     t->is_sending = true;
     t->next_intended_ns = UINT64_MAX;
     if (o->rate_per_s > 0) {
         t->next_intended_ns = next_arrival(t);
         return;
     }
-    for (uint32_t i = 0; i < t->conn_count; i++)
-        closed_issue(t, &t->conns[i], t0);
+    /* --ramp, closed loop: connections join one by one, evenly over the ramp (threads
+     * interleaved), so the number of active connections rises linearly. */
+    uint64_t ramp_ns = o->ramp_us * 1000;
+    for (uint32_t i = 0; i < t->conn_count; i++) {
+        uint64_t k = (uint64_t)i * o->threads + t->index;
+        uint64_t at = ramp_ns ? (uint64_t)((double)ramp_ns * (double)k / (double)o->connections)
+                              : 0;
+        if (at)
+            heap_push(t, &t->conns[i], t0 + at);
+        else
+            closed_issue(t, &t->conns[i], t0);
+    }
 }
 
 void *loop_thread_main(void *arg) {

@@ -80,6 +80,7 @@ struct thread {
     uint64_t queue_clear_ns; /* when the last request that waited for a connection was sent */
     uint64_t budget;           /* measured requests left to issue */
     uint64_t stop_ns, finish_ns;
+    uint64_t sec_base_ns; /* per-second rows count from here: t0 with a ramp, else measure_ns */
     uint64_t measure_ns, send_end_ns, hard_end_ns, next_sweep_ns, sweep_ns, timeout_ns;
     bool is_sending;
     bool was_busy; /* the last poll returned events */

@@ -127,7 +127,7 @@ static int read_seconds(struct run *r) {
         r->seconds[i] = (struct load_second){get_u64(s, "sent"), get_u64(s, "completed"),
                                              get_u64(s, "errors"),
                                              json_integer(json_get(s, "p50_us"), -1),
-                                             json_integer(json_get(s, "p99_us"), -1)};
+                                             json_integer(json_get(s, "p99_us"), -1), NULL};
     }
     return 0;
 }

@@ -44,8 +44,11 @@ static void summary_header(FILE *out, const struct load_opts *o, const struct lo
             o->is_keepalive ? "keep-alive" : "a new connection per request",
             o->pipeline > 1 ? ", pipelined" : "", o->is_http10 ? 0 : 1);
     fprintf(out, "  duration     %s measured", dur(a, sizeof a, r->elapsed_s * 1e6));
+    if (o->ramp_us)
+        fprintf(out, " after a %s ramp", dur(b, sizeof b, (double)o->ramp_us));
     if (o->warmup_us)
-        fprintf(out, " after %s warm-up", dur(b, sizeof b, (double)o->warmup_us));
+        fprintf(out, "%s %s warm-up", o->ramp_us ? " and" : " after",
+                dur(b, sizeof b, (double)o->warmup_us));
     fprintf(out, ", timeout %s%s\n", dur(c, sizeof c, (double)o->timeout_us),
             r->was_interrupted ? " (interrupted)" : "");
 }
@@ -241,6 +244,7 @@ static void json_options(struct json_writer *w, const struct load_opts *o) {
     json_bool(w, "keepalive", o->is_keepalive);
     json_str(w, "http_version", o->is_http10 ? "1.0" : "1.1");
     json_num(w, "warmup_s", (double)o->warmup_us / 1e6);
+    json_num(w, "ramp_s", (double)o->ramp_us / 1e6);
     json_num(w, "timeout_s", (double)o->timeout_us / 1e6);
     json_num(w, "think_s", (double)(o->interval_us ? o->interval_us : o->think_us) / 1e6);
     if (o->requests)
@@ -326,6 +330,7 @@ static void json_seconds(struct json_writer *w, const struct load_result *r) {
         json_uint(w, "errors", s->errors);
         json_int(w, "p50_us", s->p50_us);
         json_int(w, "p99_us", s->p99_us);
+        json_str(w, "phase", s->phase ? s->phase : "measured");
         json_obj_end(w);
     }
     json_arr_end(w);
@@ -414,12 +419,13 @@ int output_csv(const char *path, const struct load_result *r) {
     FILE *f = open_out(path);
     if (!f)
         return -errno;
-    fputs("second,sent,completed,errors,rate_per_s,p50_us,p99_us\n", f);
+    fputs("second,sent,completed,errors,rate_per_s,p50_us,p99_us,phase\n", f);
     for (size_t i = 0; i < r->second_count; i++) {
         const struct load_second *s = &r->seconds[i];
-        fprintf(f, "%zu,%llu,%llu,%llu,%llu,%lld,%lld\n", i, (unsigned long long)s->sent,
+        fprintf(f, "%zu,%llu,%llu,%llu,%llu,%lld,%lld,%s\n", i, (unsigned long long)s->sent,
                 (unsigned long long)s->completed, (unsigned long long)s->errors,
-                (unsigned long long)s->completed, (long long)s->p50_us, (long long)s->p99_us);
+                (unsigned long long)s->completed, (long long)s->p50_us, (long long)s->p99_us,
+                s->phase ? s->phase : "measured");
     }
     return close_out(f);
 }

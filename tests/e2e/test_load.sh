@@ -166,7 +166,7 @@ expect_eq "JSON percentiles are ordered" "True" \
     "$(json "$E2E_TMP/o.json" '(lambda p: d["latency"]["min_us"] <= p["50"] <= p["90"] <= p["99"] <= p["99.99"] <= d["latency"]["max_us"])(d["latency"]["percentiles"])')"
 expect_eq "JSON errors by kind, all zero" "0 0 0" \
     "$(json "$E2E_TMP/o.json" '" ".join(str(d["errors"][k]) for k in ["total","timeout","connect"])')"
-expect_eq "CSV: header and a row per second" "second,sent,completed,errors,rate_per_s,p50_us,p99_us 2" \
+expect_eq "CSV: header and a row per second" "second,sent,completed,errors,rate_per_s,p50_us,p99_us,phase 2" \
     "$(head -1 "$E2E_TMP/o.csv") $(awk -F, 'NR>1 && $3>0' "$E2E_TMP/o.csv" | wc -l | awk '{print ($1>=2)+1}')"
 check "hgrm: HdrHistogram footer with the total count" \
     grep -q "Total count    = *$(json "$E2E_TMP/o.json" 'd["latency"]["count"]')\]" "$E2E_TMP/o.hgrm"
