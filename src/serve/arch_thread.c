@@ -2,6 +2,7 @@
  * the count of live connection threads reaches zero (bounded by the drain alarm). */
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -14,18 +15,12 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t all_done = PTHREAD_COND_INITIALIZER;
 static int live;
 
-struct job {
-    struct srv *srv;
-    int fd;
-};
+static struct srv *the_srv; /* written before the first thread starts, read-only after */
 
-static struct job *calloc_jobs(const struct srv *srv) {
-    return calloc((size_t)srv->nofile, sizeof(struct job));
-}
-
+/* The fd travels in the argument pointer itself: no shared slot a later connection with the
+ * same fd number could overwrite. */
 static void *conn_thread(void *arg) {
-    struct job *j = arg;
-    srv_serve_blocking(j->srv, j->fd);
+    srv_serve_blocking(the_srv, (int)(intptr_t)arg);
     pthread_mutex_lock(&lock);
     if (--live == 0)
         pthread_cond_signal(&all_done);
@@ -40,17 +35,13 @@ static int run(struct srv *srv) {
     size_t stack = srv->opts->stack_bytes ? srv->opts->stack_bytes : DEFAULT_STACK;
     pthread_attr_setstacksize(&attr, stack);
     int fd;
-    /* One job slot per possible fd: the fd is unique while its connection lives. */
-    static struct job *jobs;
-    if (!jobs && !(jobs = calloc_jobs(srv)))
-        return -ENOMEM;
+    the_srv = srv;
     while ((fd = srv_accept(srv)) >= 0) {
-        jobs[fd] = (struct job){srv, fd};
         pthread_mutex_lock(&lock);
         live++;
         pthread_mutex_unlock(&lock);
         pthread_t t;
-        int rc = pthread_create(&t, &attr, conn_thread, &jobs[fd]);
+        int rc = pthread_create(&t, &attr, conn_thread, (void *)(intptr_t)fd);
         if (rc != 0) {
             srv_log_limited(srv, 2, "pthread_create: %s (connection dropped)", strerror(rc));
             close(fd);
