@@ -86,7 +86,7 @@ e2e: $(BIN)
 
 test: deps
 	@$(MAKE) --no-print-directory $(BIN) $(UBINS)
-	@bash tests/run_all.sh $(UBINS)
+	@SRVLAB_SAN="$(SAN)" bash tests/run_all.sh $(UBINS)
 
 demo: deps
 	@$(MAKE) --no-print-directory $(BIN)

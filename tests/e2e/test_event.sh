@@ -33,7 +33,7 @@ slow_reader() {
     echo "# $arch slow reader: $(grep 'probe ms' <<<"$out")"
     # Every probe must be quick; allow one scheduler hiccup on a busy machine.
     local late; late=$(grep 'probe ms' <<<"$out" | tr ' ' '\n' | awk '$1+0 >= 50' | wc -l)
-    check "$arch: others answered within 50 ms while a client reads 1 KiB/s" [ "$late" -le 1 ]
+    timing_check "$arch: others answered within 50 ms while a client reads 1 KiB/s" [ "$late" -le 1 ]
     check "$arch: the slow reader got all 10 MiB intact" grep -q 'slow body ok' <<<"$out"
     stop_pid "$SRV_PID" >/dev/null
 }
@@ -55,14 +55,14 @@ cpu_blocks_loop() {
     local ms
     ms=$(in_parallel 8 "/work?io_us=20000")
     echo "# epoll: 8 concurrent io_us=20000 took $ms ms"
-    check "epoll: io_us waits overlap (8 x 20 ms in < 120 ms, serial 160)" [ "$ms" -lt 120 ]
+    timing_check "epoll: io_us waits overlap (8 x 20 ms in < 120 ms, serial 160)" [ "$ms" -lt 120 ]
     curl -s -m 10 -o /dev/null "$SRV_URL/work?cpu_us=400000" &
     local spin=$!
     sleep 0.1
     ms=$(ms_of curl -s -m 10 "$SRV_URL/")
     wait $spin
     echo "# epoll: GET / during a 400 ms cpu_us spin took $ms ms"
-    check "epoll: cpu_us blocks the loop (GET / waited for the spin)" [ "$ms" -ge 150 ]
+    timing_check "epoll: cpu_us blocks the loop (GET / waited for the spin)" [ "$ms" -ge 150 ]
     stop_pid "$SRV_PID" >/dev/null
 }
 
@@ -75,10 +75,10 @@ pool_offloads_cpu() {
     local ms; ms=$(ms_of curl -s -m 10 "$SRV_URL/")
     wait $spin
     echo "# epoll+pool: GET / during a 400 ms cpu_us spin took $ms ms"
-    check "epoll+pool: the loop keeps serving during cpu_us work" [ "$ms" -lt 150 ]
+    timing_check "epoll+pool: the loop keeps serving during cpu_us work" [ "$ms" -lt 150 ]
     ms=$(in_parallel 2 "/work?cpu_us=300000")
     echo "# epoll+pool: 2 concurrent cpu_us=300000 on 2 workers took $ms ms"
-    check "epoll+pool: cpu_us work overlaps across workers (< 550 ms, serial 600)" [ "$ms" -lt 550 ]
+    timing_check "epoll+pool: cpu_us work overlaps across workers (< 550 ms, serial 600)" [ "$ms" -lt 550 ]
     local body; body=$(curl -s -m 5 "$SRV_URL/work?cpu_us=1000&io_us=1000")
     expect_eq "epoll+pool: cpu then io answered" "cpu_us=1000 io_us=1000" "$body"
     stop_pid "$SRV_PID" >/dev/null

@@ -21,7 +21,7 @@ term_wait() {
 start_srvlab green --threads 1 -q
 r=$(python3 tests/e2e/concurrent.py "$SRV_PORT" "/work?io_us=300000" 200 30)
 ms=${r##*ms=}
-check "green: 200 io waits overlap on one thread (${ms} ms, serial 60000)" \
+timing_check "green: 200 io waits overlap on one thread (${ms} ms, serial 60000)" \
     [ "${r% ms=*}" = "ok=200 n=200" -a "$ms" -lt 5000 ]
 
 # cpu_us runs on the fiber and keeps its scheduler thread busy (no preemption): a hello request
@@ -48,12 +48,12 @@ now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 bg_request "/work?cpu_us=600000"
 curl -s -m 10 -o /dev/null "$SRV_URL/"; hello=$(now_ms)
 wait "$BG"; spin=$(cat "$E2E_TMP/done")
-check "green: hello waits for a cpu_us spin on its scheduler (done $((hello - spin)) ms after it)" \
+timing_check "green: hello waits for a cpu_us spin on its scheduler (done $((hello - spin)) ms after it)" \
     [ "$hello" -ge "$((spin - 20))" ]
 bg_request "/work?io_us=600000"
 curl -s -m 10 -o /dev/null "$SRV_URL/"; hello=$(now_ms)
 wait "$BG"; io=$(cat "$E2E_TMP/done")
-check "green: hello does not wait for an io_us wait (done $((io - hello)) ms before it)" \
+timing_check "green: hello does not wait for an io_us wait (done $((io - hello)) ms before it)" \
     [ "$hello" -lt "$((io - 100))" ]
 term_wait
 expect_eq "green: exit 0 after SIGTERM" 0 "$RC"
@@ -121,7 +121,7 @@ python3 tests/e2e/idleconns.py "$SRV_PORT" 500 --go-file "$E2E_TMP/never" --time
 client=$!
 for _ in $(seq 1 100); do grep -q '^ready' "$E2E_TMP/idle2.out" && break; sleep 0.1; done
 term_wait
-check "green: SIGTERM closes 500 idle connections, exits 0 within 2 s (${MS} ms)" \
+timing_check "green: SIGTERM closes 500 idle connections, exits 0 within 2 s (${MS} ms)" \
     [ "$RC" -eq 0 -a "$MS" -lt 2000 ]
 kill "$client" 2>/dev/null
 wait "$client" 2>/dev/null

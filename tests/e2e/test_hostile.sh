@@ -171,7 +171,7 @@ case_emfile() {
     if [ "$a" = nonblock ]; then
         ok "$a: 100 connections at 64 fds: $r, ${ms} ms CPU in 2 s (busy polling by design)"
     else
-        check "$a: 100 connections at 64 fds: $r, ${ms} ms CPU in 2 s (no spinning)" \
+        timing_check "$a: 100 connections at 64 fds: $r, ${ms} ms CPU in 2 s (no spinning)" \
             [ "$ms" -lt 400 ]
     fi
     touch "$E2E_TMP/go.$a.fd"
@@ -201,7 +201,7 @@ case_signals() {
     read -r _ <&7
     kill -TERM "$SRV_PID"
     wait_exit "$SRV_PID" 5
-    check "$a: SIGTERM with 5 idle keep-alive connections: exit $EXIT_RC after $EXIT_MS ms" \
+    timing_check "$a: SIGTERM with 5 idle keep-alive connections: exit $EXIT_RC after $EXIT_MS ms" \
         [ "$EXIT_RC" = 0 ]
     touch "$E2E_TMP/go.$a.sig1"
     exec 7<&-
@@ -211,7 +211,7 @@ case_signals() {
     sleep 0.3
     kill -TERM "$SRV_PID"
     wait_exit "$SRV_PID" 5
-    check "$a: --drain-timeout 1s with a request in flight: exit $EXIT_RC after $EXIT_MS ms" \
+    timing_check "$a: --drain-timeout 1s with a request in flight: exit $EXIT_RC after $EXIT_MS ms" \
         [ "$EXIT_RC" != 999 -a "$EXIT_MS" -lt 3000 ]
     # A second SIGTERM exits at once, status 1.
     hstart "$a.sig3" "$a" --threads 8 -q || return
@@ -223,7 +223,7 @@ case_signals() {
     kill -TERM "$SRV_PID"
     wait_exit "$SRV_PID" 5
     # "At once" is milliseconds; the bound leaves room for TSan, which defers signal handlers.
-    check "$a: draining, a second SIGTERM exits at once: exit $EXIT_RC after $EXIT_MS ms" \
+    timing_check "$a: draining, a second SIGTERM exits at once: exit $EXIT_RC after $EXIT_MS ms" \
         [ "$is_alive" = 1 -a "$EXIT_RC" = 1 -a "$EXIT_MS" -lt 2000 ]
 }
 
@@ -262,7 +262,7 @@ slowloris() {
         [ "$p50" = -1.0 ] && line="$name: slowloris, a normal client never served (probes: 5 s)"
         line+="; $rest"
         if [ "$group" = event ]; then
-            check "$line" awk -v m="$max" -v r="$rest" \
+            timing_check "$line" awk -v m="$max" -v r="$rest" \
                 'BEGIN { exit !(m >= 0 && m < 50 && r ~ /failed=0 /) }'
         else
             ok "$line (not asserted)"
