@@ -19,6 +19,9 @@
 #define DEFAULT_DURATION_US 10000000ULL
 #define DEFAULT_TIMEOUT_US 5000000ULL
 #define DEFAULT_SPIN_US 200
+#define DEFAULT_SEARCH_RATE 100          /* --search starts here without --rate */
+#define DEFAULT_SEARCH_CONNECTIONS 256   /* overload must not run out of connections */
+#define DEFAULT_SEARCH_MAX_US 300000000ULL
 
 static const char usage_text[] =
     "Usage: srvlab load [options] <url>\n"
@@ -62,6 +65,10 @@ static const char usage_text[] =
     "      --raw <FILE>        one line per request (costs CPU at high rates)\n"
     "      --slo <LIST>        objectives, e.g. 'p90<1ms,p99<10ms,errors<0.1%'; prints a\n"
     "                          table with 95% intervals: met, violated or inconclusive\n"
+    "      --search <SLO>      find the highest open-loop rate meeting SLO (e.g. 'p99<10ms'):\n"
+    "                          doubling from --rate (default 100/s), then bisection to 2%;\n"
+    "                          each step one run of up to -d (default -c 256)\n"
+    "      --search-max <T>    --search: stop after T of steps in all (default 5m)\n"
     "  -q, --quiet             no progress line (shown only when stderr is a terminal)\n"
     "  -h, --help              this help\n"
     "\n"
@@ -77,12 +84,13 @@ static const char usage_text[] =
     "  srvlab load -c 100 -d 30s http://127.0.0.1:8080/\n"
     "  srvlab load -R 20k -c 200 -t 2 --arrival poisson -d 30s http://127.0.0.1:8080/\n"
     "  srvlab load -n 100 --interval 1s http://127.0.0.1:8080/\n"
-    "  srvlab load -R 1000 --slo 'p99<10ms,errors<0.1%' --json out.json http://127.0.0.1:8080/\n";
+    "  srvlab load -R 1000 --slo 'p99<10ms,errors<0.1%' --json out.json http://127.0.0.1:8080/\n"
+    "  srvlab load --search 'p99<10ms' -R 500 -d 5s http://127.0.0.1:8080/\n";
 
 enum {
     OPT_ARRIVAL = 256, OPT_SEED, OPT_CLOSED, OPT_THINK, OPT_PIPELINE, OPT_NO_KEEPALIVE,
     OPT_WARMUP, OPT_TIMEOUT, OPT_INTERVAL, OPT_BODY, OPT_HTTP10, OPT_JSON, OPT_HGRM, OPT_CSV,
-    OPT_RAW, OPT_SLO, OPT_SPIN, OPT_RAMP
+    OPT_RAW, OPT_SLO, OPT_SPIN, OPT_RAMP, OPT_SEARCH, OPT_SEARCH_MAX
 };
 
 static const struct option long_opts[] = {
@@ -111,6 +119,8 @@ static const struct option long_opts[] = {
     {"raw", required_argument, NULL, OPT_RAW},
     {"slo", required_argument, NULL, OPT_SLO},
     {"spin", required_argument, NULL, OPT_SPIN},
+    {"search", required_argument, NULL, OPT_SEARCH},
+    {"search-max", required_argument, NULL, OPT_SEARCH_MAX},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -144,6 +154,7 @@ static void set_defaults(struct load_opts *o) {
     o->pipeline = 1;
     o->is_keepalive = true;
     o->method = "GET";
+    o->search_max_us = DEFAULT_SEARCH_MAX_US;
 }
 
 static int parse_duration(const char *opt, const char *arg, uint64_t *out, bool is_zero_ok) {
@@ -233,6 +244,8 @@ static int parse_other_opt(int c, const char *arg, struct load_opts *o, struct c
     case OPT_CSV: o->csv_path = arg; return 0;
     case OPT_RAW: o->raw_path = arg; return 0;
     case OPT_SLO: cli->slo_text = arg; return 0;
+    case OPT_SEARCH: o->search_text = arg; return 0;
+    case OPT_SEARCH_MAX: return parse_duration("--search-max", arg, &o->search_max_us, false);
     case 'q': o->is_quiet = true; return 0;
     }
     return usage_error("unknown option");
@@ -281,7 +294,27 @@ static int check_sampling(struct load_opts *o, const struct cli *cli) {
     return 0;
 }
 
+/* --search: open loop at rates of its choosing, judged on its own SLO. */
+static int check_search(struct load_opts *o, const struct cli *cli) {
+    if (!o->search_text)
+        return 0;
+    if (cli->slo_text || cli->is_closed || o->think_us || o->interval_us || o->requests)
+        return usage_error("--search runs its own open-loop steps: drop --slo, --closed, "
+                           "--think, --interval and -n");
+    char err[160];
+    if (slo_parse(o->search_text, &o->slo, err, sizeof err) < 0)
+        return usage_error("--search: %s", err);
+    o->has_slo = true;
+    if (!(o->rate_per_s > 0))
+        o->rate_per_s = DEFAULT_SEARCH_RATE;
+    if (!cli->has_connections)
+        o->connections = DEFAULT_SEARCH_CONNECTIONS;
+    return 0;
+}
+
 static int check_combinations(struct load_opts *o, const struct cli *cli) {
+    if (check_search(o, cli) < 0)
+        return -EINVAL;
     if (cli->is_closed && o->rate_per_s > 0)
         return usage_error("--closed and --rate contradict each other");
     if (o->think_us && o->rate_per_s > 0)
@@ -444,6 +477,11 @@ int load_main(int argc, char **argv) {
     if (rc < 0 || (rc = resolve(&o)) < 0) {
         free_opts(&o);
         return rc == -EINVAL ? 2 : 1;
+    }
+    if (o.search_text) {
+        int status = search_main(&o);
+        free_opts(&o);
+        return status;
     }
     struct load_result r;
     char err[256] = "";

@@ -71,6 +71,8 @@ struct load_opts {
     const char *json_path, *hgrm_path, *csv_path, *raw_path;
     bool has_slo;
     struct slo slo;
+    const char *search_text;      /* --search: the SLO whose highest rate is sought; NULL: off */
+    uint64_t search_max_us;       /* --search: total measured time at most */
     char *request;                /* the formatted request, sent as is */
     size_t request_bytes;
 };
@@ -156,5 +158,11 @@ bool output_slo(FILE *out, const struct load_opts *o, const struct load_result *
 int output_evaluate(const struct load_opts *o, struct load_result *r);
 /* errors / requests, 0 when there were no requests. */
 double output_error_ratio(const struct load_stats *s);
+
+/* search.c. `--search`: steps of open-loop runs (o->rate_per_s the start rate, o->slo the SLO,
+ * o->duration_us the longest step), the table of steps and the answer to stdout (stderr when
+ * stdout is taken), the steps to --json. Returns the exit status: 0 a rate meets the SLO,
+ * 1 none does or a run failed. */
+int search_main(const struct load_opts *o);
 
 #endif
