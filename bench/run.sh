@@ -13,7 +13,7 @@ mkdir -p build
     echo "Machine: $(nproc) CPUs, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), kernel $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg)."
     echo
 } >"$out"
-for b in server_vs_nginx.sh uring.sh fiber.sh load_vs_wrk.sh validate-queueing.sh; do
+for b in server_vs_nginx.sh uring.sh fiber.sh observability.sh load_vs_wrk.sh validate-queueing.sh; do
     echo "== bench/$b $*" | tee -a "$out"
     bash "bench/$b" "$@" 2>&1 | tee -a "$out"
     echo >>"$out"
