@@ -243,11 +243,14 @@ static int start_threads(struct engine *e, unsigned *started) {
                            &e->threads[*started]))
             return -EAGAIN;
     pthread_barrier_wait(&e->ready);
-    /* A common start, 1 ms out, so that every thread begins on time. */
-    e->t0_ns = loop_now_ns() + 1000000;
+    /* A common start, 1 ms out (or at --start-at), so that every thread begins on time. */
     struct timespec wall;
     clock_gettime(CLOCK_REALTIME, &wall);
-    e->r->start_unix_s = (double)wall.tv_sec + wall.tv_nsec / 1e9 + 0.001;
+    uint64_t mono = loop_now_ns();
+    double now_s = (double)wall.tv_sec + wall.tv_nsec / 1e9;
+    double wait_s = e->o->start_at_unix_s > now_s + 0.001 ? e->o->start_at_unix_s - now_s : 0.001;
+    e->t0_ns = mono + (uint64_t)(wait_s * 1e9);
+    e->r->start_unix_s = now_s + wait_s;
     pthread_barrier_wait(&e->go);
     return 0;
 }

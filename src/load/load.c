@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cmd.h"
@@ -44,6 +45,8 @@ static const char usage_text[] =
     "      --no-keepalive      a new connection per request (connect time included)\n"
     "  -d, --duration <T>      how long to send (default 10s; unlimited with -n alone)\n"
     "  -n, --requests <N>      stop after N requests (default: none, use -d)\n"
+    "      --start-at <TIME>   start at a wall-clock time, so that several loaders line up:\n"
+    "                          2026-11-26T05:30:00Z (UTC), +5s (from now) or unix seconds\n"
     "      --warmup <T>        run first for T, excluded from the results (default 0)\n"
     "      --ramp <T>          first raise the rate (open loop) or the connections (closed\n"
     "                          loop) linearly from 0 over T; excluded from the results,\n"
@@ -90,7 +93,8 @@ static const char usage_text[] =
 enum {
     OPT_ARRIVAL = 256, OPT_SEED, OPT_CLOSED, OPT_THINK, OPT_PIPELINE, OPT_NO_KEEPALIVE,
     OPT_WARMUP, OPT_TIMEOUT, OPT_INTERVAL, OPT_BODY, OPT_HTTP10, OPT_JSON, OPT_HGRM, OPT_CSV,
-    OPT_RAW, OPT_SLO, OPT_SPIN, OPT_RAMP, OPT_SEARCH, OPT_SEARCH_MAX
+    OPT_RAW, OPT_SLO, OPT_SPIN, OPT_RAMP, OPT_SEARCH, OPT_SEARCH_MAX,
+    OPT_START_AT
 };
 
 static const struct option long_opts[] = {
@@ -107,6 +111,7 @@ static const struct option long_opts[] = {
     {"requests", required_argument, NULL, 'n'},
     {"warmup", required_argument, NULL, OPT_WARMUP},
     {"ramp", required_argument, NULL, OPT_RAMP},
+    {"start-at", required_argument, NULL, OPT_START_AT},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"interval", required_argument, NULL, OPT_INTERVAL},
     {"method", required_argument, NULL, 'X'},
@@ -165,6 +170,47 @@ static int parse_duration(const char *opt, const char *arg, uint64_t *out, bool 
     return 0;
 }
 
+static double wall_now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* "+5s" (from now), "1764135000[.5]" (unix seconds) or "2026-11-26T05:30:00[.5]Z" (UTC). */
+static int parse_wall_time(const char *arg, double *out) {
+    uint64_t us;
+    char *end;
+    if (arg[0] == '+')
+        return units_parse_duration_u64(arg + 1, 0, &us) < 0 ? -EINVAL
+                                                           : (*out = wall_now_s() + us / 1e6, 0);
+    if (strchr(arg, 'T')) {
+        struct tm tm = {0};
+        end = strptime(arg, "%Y-%m-%dT%H:%M:%S", &tm);
+        if (!end)
+            return -EINVAL;
+        double frac = *end == '.' ? strtod(end, &end) : 0;
+        if (strcmp(end, "Z") != 0)
+            return -EINVAL;
+        *out = (double)timegm(&tm) + frac;
+        return 0;
+    }
+    *out = strtod(arg, &end);
+    return *end || end == arg || !(*out > 0) ? -EINVAL : 0;
+}
+
+static int parse_start_at(const char *arg, struct load_opts *o) {
+    if (parse_wall_time(arg, &o->start_at_unix_s) < 0)
+        return usage_error("--start-at: bad time '%s' (want 2026-11-26T05:30:00Z, +5s or "
+                           "unix seconds)", arg);
+    double now = wall_now_s();
+    if (o->start_at_unix_s < now - 1)
+        return usage_error("--start-at: %s is %.1f s in the past", arg,
+                           now - o->start_at_unix_s);
+    if (o->start_at_unix_s > now + 86400)
+        return usage_error("--start-at: %s is more than a day away", arg);
+    return 0;
+}
+
 static int parse_count(const char *opt, const char *arg, uint64_t *out, uint64_t max) {
     if (units_parse_count(arg, out) < 0 || *out == 0 || *out > max)
         return usage_error("%s: bad count '%s' (want 1 to %llu, e.g. 100 or 20k)", opt, arg,
@@ -218,6 +264,7 @@ static int parse_load_opt(int c, const char *arg, struct load_opts *o, struct cl
     case 'n': return parse_count("-n", arg, &o->requests, UINT64_MAX / 2);
     case OPT_WARMUP: return parse_duration("--warmup", arg, &o->warmup_us, true);
     case OPT_RAMP: return parse_duration("--ramp", arg, &o->ramp_us, true);
+    case OPT_START_AT: return parse_start_at(arg, o);
     case OPT_TIMEOUT: return parse_duration("--timeout", arg, &o->timeout_us, false);
     case OPT_INTERVAL: return parse_duration("--interval", arg, &o->interval_us, false);
     case OPT_SPIN: return parse_duration("--spin", arg, &o->spin_us, true);

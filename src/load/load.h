@@ -51,6 +51,7 @@ struct load_opts {
     uint64_t requests;            /* -n; 0: until the duration ends */
     uint64_t warmup_us;
     uint64_t ramp_us;             /* rise to the rate or connections first; 0: none */
+    double start_at_unix_s;       /* --start-at: wall-clock start (CLOCK_REALTIME); 0: now */
     uint64_t timeout_us;
     uint64_t think_us;
     uint64_t interval_us;         /* sampling mode when > 0 */

@@ -864,10 +864,13 @@ void *loop_thread_main(void *arg) {
     prctl(PR_SET_TIMERSLACK, 1UL); /* wake on time: default slack is 50 us */
     pthread_barrier_wait(&t->e->ready);
     pthread_barrier_wait(&t->e->go);
-    struct timespec start = {.tv_sec = (time_t)(t->e->t0_ns / NS_PER_S),
-                             .tv_nsec = (long)(t->e->t0_ns % NS_PER_S)};
-    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &start, NULL) == EINTR)
-        ;
+    /* Until the common start (--start-at may be far): in steps, so ^C is noticed. */
+    for (uint64_t now = loop_now_ns(); now < t->e->t0_ns && !loop_stop; now = loop_now_ns()) {
+        uint64_t until = t->e->t0_ns - now > MAX_SLEEP_NS ? now + MAX_SLEEP_NS : t->e->t0_ns;
+        struct timespec at = {.tv_sec = (time_t)(until / NS_PER_S),
+                              .tv_nsec = (long)(until % NS_PER_S)};
+        clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, NULL);
+    }
     thread_start(t);
     loop(t);
     sec_flush(t, INT64_MAX);
