@@ -68,6 +68,8 @@ static const char usage_text[] =
     "      --raw <FILE>        one line per request (costs CPU at high rates)\n"
     "      --slo <LIST>        objectives, e.g. 'p90<1ms,p99<10ms,errors<0.1%'; prints a\n"
     "                          table with 95% intervals: met, violated or inconclusive\n"
+    "      --server-metrics <URL>  scrape srvlab serve's /metrics before and after the run:\n"
+    "                          mean latency = RTT + queueing + service + remainder\n"
     "      --search <SLO>      find the highest open-loop rate meeting SLO (e.g. 'p99<10ms'):\n"
     "                          doubling from --rate (default 100/s), then bisection to 2%;\n"
     "                          each step one run of up to -d (default -c 256)\n"
@@ -94,7 +96,7 @@ enum {
     OPT_ARRIVAL = 256, OPT_SEED, OPT_CLOSED, OPT_THINK, OPT_PIPELINE, OPT_NO_KEEPALIVE,
     OPT_WARMUP, OPT_TIMEOUT, OPT_INTERVAL, OPT_BODY, OPT_HTTP10, OPT_JSON, OPT_HGRM, OPT_CSV,
     OPT_RAW, OPT_SLO, OPT_SPIN, OPT_RAMP, OPT_SEARCH, OPT_SEARCH_MAX,
-    OPT_START_AT
+    OPT_START_AT, OPT_SERVER_METRICS
 };
 
 static const struct option long_opts[] = {
@@ -112,6 +114,7 @@ static const struct option long_opts[] = {
     {"warmup", required_argument, NULL, OPT_WARMUP},
     {"ramp", required_argument, NULL, OPT_RAMP},
     {"start-at", required_argument, NULL, OPT_START_AT},
+    {"server-metrics", required_argument, NULL, OPT_SERVER_METRICS},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"interval", required_argument, NULL, OPT_INTERVAL},
     {"method", required_argument, NULL, 'X'},
@@ -292,6 +295,12 @@ static int parse_other_opt(int c, const char *arg, struct load_opts *o, struct c
     case OPT_RAW: o->raw_path = arg; return 0;
     case OPT_SLO: cli->slo_text = arg; return 0;
     case OPT_SEARCH: o->search_text = arg; return 0;
+    case OPT_SERVER_METRICS:
+        if (url_parse(arg, &o->server_metrics_url) < 0)
+            return usage_error("--server-metrics: '%s' is not a URL like "
+                               "http://127.0.0.1:8080/metrics", arg);
+        o->server_metrics_text = arg;
+        return 0;
     case OPT_SEARCH_MAX: return parse_duration("--search-max", arg, &o->search_max_us, false);
     case 'q': o->is_quiet = true; return 0;
     }
@@ -508,6 +517,18 @@ static int report(const struct load_opts *o, struct load_result *r) {
     return status;
 }
 
+static void scrape_after(const struct load_opts *o, const struct srvmetrics_sample *before,
+                         struct load_result *r) {
+    struct srvmetrics_sample after;
+    char err[160];
+    if (srvmetrics_scrape(&o->server_metrics_url, &after, err, sizeof err) < 0) {
+        snprintf(r->server.error, sizeof r->server.error, "%s", err);
+        fprintf(stderr, "srvlab load: --server-metrics %s: %s\n", o->server_metrics_text, err);
+        return;
+    }
+    srvmetrics_decompose(before, &after, &r->total, &r->server);
+}
+
 static void free_opts(struct load_opts *o) {
     free(o->body);
     free(o->request);
@@ -532,12 +553,21 @@ int load_main(int argc, char **argv) {
     }
     struct load_result r;
     char err[256] = "";
+    struct srvmetrics_sample before;
+    if (o.server_metrics_text &&
+        srvmetrics_scrape(&o.server_metrics_url, &before, err, sizeof err) < 0) {
+        fprintf(stderr, "srvlab load: --server-metrics %s: %s\n", o.server_metrics_text, err);
+        free_opts(&o);
+        return 1;
+    }
     rc = engine_run(&o, &r, err, sizeof err);
     if (rc < 0) {
         fprintf(stderr, "srvlab load: %s\n", err);
         free_opts(&o);
         return 1;
     }
+    if (o.server_metrics_text)
+        scrape_after(&o, &before, &r);
     int status = report(&o, &r);
     load_result_free(&r);
     free_opts(&o);

@@ -72,6 +72,8 @@ struct load_opts {
     const char *json_path, *hgrm_path, *csv_path, *raw_path;
     bool has_slo;
     struct slo slo;
+    const char *server_metrics_text; /* --server-metrics: srvlab serve's /metrics URL */
+    struct url server_metrics_url;
     const char *search_text;      /* --search: the SLO whose highest rate is sought; NULL: off */
     uint64_t search_max_us;       /* --search: total measured time at most */
     char *request;                /* the formatted request, sent as is */
@@ -106,6 +108,24 @@ struct load_second {
     const char *phase; /* "ramp", "warmup" or "measured"; NULL: "measured" */
 };
 
+/* --server-metrics: one part of the server-side decomposition, over the run's requests. */
+struct load_server_part {
+    uint64_t count;
+    double mean_us;              /* from the _sum and _count deltas */
+    double p99_lo_us, p99_hi_us; /* p99 to bucket resolution: in (lo, hi]; NaN: unknown */
+};
+
+struct load_server {
+    bool has;
+    char error[160];             /* a failed scrape; has is false then */
+    uint64_t requests;           /* requests the server answered during the run */
+    struct load_server_part queueing, service;
+    uint64_t rtt_count;          /* connects measured by the loader */
+    double rtt_mean_us, rtt_p99_us; /* from the loader's connect times (one round trip) */
+    double latency_mean_us;      /* the loader's mean latency */
+    double remainder_us;         /* latency - (rtt + queueing + service): the rest of the path */
+};
+
 struct load_result {
     struct load_stats total;
     double elapsed_s;      /* measured window: warm-up end to the last completion or the end */
@@ -122,6 +142,7 @@ struct load_result {
     double *latencies_us; /* latencies in completion order */
     size_t latency_count;
     struct verdict verdict; /* output_evaluate() */
+    struct load_server server; /* --server-metrics */
 };
 
 /* result.c. Zeroes s and sets up its six histograms (1 us to 1 h, 3 digits): 0 or -ENOMEM.
@@ -159,6 +180,26 @@ bool output_slo(FILE *out, const struct load_opts *o, const struct load_result *
 int output_evaluate(const struct load_opts *o, struct load_result *r);
 /* errors / requests, 0 when there were no requests. */
 double output_error_ratio(const struct load_stats *s);
+
+/* srvmetrics.c. The series of srvlab serve's /metrics the decomposition uses. */
+#define SRVMETRICS_MAX_BUCKETS 40
+struct srvmetrics_hist {
+    double sum_s, count;
+    double cum[SRVMETRICS_MAX_BUCKETS]; /* cumulative counts at the sample's `le` bounds */
+};
+struct srvmetrics_sample {
+    double le[SRVMETRICS_MAX_BUCKETS];  /* bucket bounds in seconds, increasing; +inf last */
+    size_t bucket_count;
+    struct srvmetrics_hist queueing, service;
+    double requests;                    /* srvlab_requests_total, all classes */
+};
+/* GETs u (Connection: close, 5 s timeouts) and parses it. 0, or -errno with err set. */
+int srvmetrics_scrape(const struct url *u, struct srvmetrics_sample *out, char *err,
+                      size_t errlen);
+/* The run's decomposition from two scrapes and the loader's statistics (connect, latency). */
+void srvmetrics_decompose(const struct srvmetrics_sample *before,
+                          const struct srvmetrics_sample *after, const struct load_stats *st,
+                          struct load_server *out);
 
 /* search.c. `--search`: steps of open-loop runs (o->rate_per_s the start rate, o->slo the SLO,
  * o->duration_us the longest step), the table of steps and the answer to stdout (stderr when

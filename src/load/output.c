@@ -146,11 +146,43 @@ static void summary_warnings(FILE *out, const struct load_opts *o, const struct 
                 dur(a, sizeof a, (double)hist_percentile(&r->total.send_lag, 99)));
 }
 
+static void server_row(FILE *out, const char *name, double mean_us, double lo, double hi,
+                       const char *note) {
+    char a[32], b[32], c[32];
+    fprintf(out, "    %-12s %9s", name, isnan(mean_us) ? "-" : dur(a, sizeof a, mean_us));
+    if (!isnan(hi))
+        fprintf(out, "   p99 in (%s, %s]", dur(b, sizeof b, lo), dur(c, sizeof c, hi));
+    fprintf(out, "%s%s\n", *note ? "   " : "", note);
+}
+
+/* --server-metrics: L = RTT + queueing + service + remainder, means (and p99 buckets). */
+static void summary_server(FILE *out, const struct load_result *r) {
+    const struct load_server *s = &r->server;
+    if (!s->has)
+        return;
+    char a[32];
+    fprintf(out, "\n  server side (--server-metrics; %llu requests answered during the run; p99 "
+                 "to bucket resolution):\n", (unsigned long long)s->requests);
+    server_row(out, "latency", s->latency_mean_us, NAN, NAN, "mean, measured by the loader");
+    char note[64];
+    snprintf(note, sizeof note, "from %llu connect times, p99 %s",
+             (unsigned long long)s->rtt_count,
+             isnan(s->rtt_p99_us) ? "-" : dur(a, sizeof a, s->rtt_p99_us));
+    server_row(out, "= rtt", s->rtt_mean_us, NAN, NAN, s->rtt_count ? note : "no connects");
+    server_row(out, "+ queueing", s->queueing.mean_us, s->queueing.p99_lo_us,
+               s->queueing.p99_hi_us, "");
+    server_row(out, "+ service", s->service.mean_us, s->service.p99_lo_us, s->service.p99_hi_us,
+               "");
+    server_row(out, "+ remainder", s->remainder_us, NAN, NAN,
+               "the rest: loader, kernels, network beyond one RTT");
+}
+
 void output_summary(FILE *out, const struct load_opts *o, const struct load_result *r) {
     summary_header(out, o, r);
     summary_counts(out, o, r);
     summary_errors(out, &r->total);
     summary_table(out, o, &r->total);
+    summary_server(out, r);
     summary_warnings(out, o, r);
 }
 
@@ -336,6 +368,41 @@ static void json_seconds(struct json_writer *w, const struct load_result *r) {
     json_arr_end(w);
 }
 
+static void json_server_part(struct json_writer *w, const char *key,
+                             const struct load_server_part *p) {
+    json_obj_begin_inline(w, key);
+    json_uint(w, "count", p->count);
+    json_num(w, "mean_us", p->mean_us);
+    json_num(w, "p99_lo_us", p->p99_lo_us);
+    json_num(w, "p99_hi_us", p->p99_hi_us);
+    json_obj_end(w);
+}
+
+static void json_server(struct json_writer *w, const struct load_opts *o,
+                        const struct load_result *r) {
+    const struct load_server *s = &r->server;
+    if (!o->server_metrics_text)
+        return;
+    json_obj_begin(w, "server");
+    json_str(w, "metrics_url", o->server_metrics_text);
+    json_str(w, "error", s->has ? NULL : s->error);
+    if (s->has) {
+        json_uint(w, "requests", s->requests);
+        json_num(w, "latency_mean_us", s->latency_mean_us);
+        json_obj_begin_inline(w, "rtt");
+        json_str(w, "source", "connect");
+        json_uint(w, "count", s->rtt_count);
+        json_num(w, "mean_us", s->rtt_mean_us);
+        json_num(w, "p99_us", s->rtt_p99_us);
+        json_obj_end(w);
+        json_server_part(w, "queueing", &s->queueing);
+        json_server_part(w, "service", &s->service);
+        json_num(w, "remainder_us", s->remainder_us);
+        json_str(w, "p99_resolution", "bucket");
+    }
+    json_obj_end(w);
+}
+
 static FILE *open_out(const char *path) { return strcmp(path, "-") ? fopen(path, "w") : stdout; }
 
 static int close_out(FILE *f) {
@@ -362,6 +429,7 @@ int output_json(const char *path, const struct load_opts *o, const struct load_r
     output_json_metric(&w, "connect", &r->total.connect);
     output_json_metric(&w, "ttfb", &r->total.ttfb);
     output_json_metric(&w, "send_lag", &r->total.send_lag);
+    json_server(&w, o, r);
     json_seconds(&w, r);
     json_obj_end(&w);
     json_writer_finish(&w);
