@@ -116,13 +116,14 @@ run_load() {
 # json_get FILE EXPR: prints EXPR, Python over the document d.
 json_get() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"; }
 
-# calibrate URL SERVERS LOAD_OPTS...: prints "service_us rtt_us fit_service_us fit_cv".
+# calibrate URL SERVERS LOAD_OPTS...: prints "service_us rtt_us fit_service_us fit_cv
+# others_cpu_percent" (the last for the saturation run).
 calibrate() {
     local url=$1 nservers=$2; shift 2
     watched $LOAD_CPU "$SRVLAB" load -c $((4 * nservers)) -d "${cal_duration}s" -q \
         --json "$TMP/cap.json" "$@" "$url" >"$TMP/load.out" 2>&1 || {
         echo "validate-queueing: saturation run failed:" >&2; cat "$TMP/load.out" >&2; return 1; }
-    local fit="nan nan"
+    local fit="nan nan" cal_others=$OTHERS_CPU
     if [ "$quick" -eq 0 ]; then
         local rate; rate=$(json_get "$TMP/cap.json" 'round(d["throughput_per_s"] * 0.05, 2)')
         # No warm-up: connects during it would not count, and fit needs their round trip.
@@ -133,7 +134,7 @@ calibrate() {
         fi
     fi
     echo "$(json_get "$TMP/cap.json" \
-        "$nservers * 1e6 / d['throughput_per_s'], d['connect']['min_us']") $fit"
+        "$nservers * 1e6 / d['throughput_per_s'], d['connect']['min_us']") $fit $cal_others"
 }
 
 # stats RAW WARMUP_S: "n errors lag_mean mean h p50 h p90 h p99 h", times in microseconds, over
@@ -244,13 +245,14 @@ quick_verdict() {
 run_config() {
     local title=$1 model_args=$2 url=$3 nservers=$4 nominal_us=$5; shift 5
     calibrate "$url" "$nservers" "$@" >"$TMP/cal.txt" || exit 1
-    local svc_us rtt_us fit_us fit_cv
-    read -r svc_us rtt_us fit_us fit_cv <"$TMP/cal.txt"
+    local svc_us rtt_us fit_us fit_cv cal_others
+    read -r svc_us rtt_us fit_us fit_cv cal_others <"$TMP/cal.txt"
     local cap; cap=$(python3 -c "print($nservers / ($svc_us / 1e6))")
     {
         printf '\n### %s\n\n' "$title"
-        printf 'Saturated: capacity %.0f/s, so service time %.0f us (nominal %s us); ' \
-            "$cap" "$svc_us" "$nominal_us"
+        printf 'Saturated (others'"'"' CPU %s%%): capacity %.0f/s, so service time %.0f us ' \
+            "$cal_others" "$cap" "$svc_us"
+        printf '(nominal %s us); ' "$nominal_us"
         printf 'round trip %.0f us (connect minimum).' "$rtt_us"
         [ "$fit_us" != nan ] &&
             printf ' `srvlab model fit` at 5%% load: %.0f us, cv %.2f.' "$fit_us" "$fit_cv"
