@@ -26,6 +26,16 @@ static __thread size_t usable;
 static __thread struct free_stack *pool;
 static __thread unsigned pooled, mapped;
 
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define STACK_REGISTER(lo, hi) ((void)VALGRIND_STACK_REGISTER((lo), (hi)))
+#endif
+#endif
+#ifndef STACK_REGISTER
+#define STACK_REGISTER(lo, hi) ((void)0)
+#endif
+
 static size_t page_size(void) {
     static __thread size_t ps; /* per thread: no shared write to race on */
     if (!ps)
@@ -82,6 +92,10 @@ void *fib_stack_get(void) {
         return NULL;
     }
     mapped++;
+    /* Tell valgrind this is a stack, so switching onto it is not taken for a wild jump of the
+     * stack pointer (a no-op outside valgrind). Not deregistered: the range stays a stack for
+     * the process's life in practice (pooled), and valgrind tolerates a stale entry. */
+    STACK_REGISTER(base + ps, base + ps + size);
     return base + ps;
 }
 
