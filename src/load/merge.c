@@ -262,25 +262,6 @@ static int check_mergeable(const struct run *a, const struct run *b, char *err, 
 
 /* ---- Merged result as JSON (the `srvlab load --json` schema, docs/load.md) ------------ */
 
-static void json_metric(struct json_writer *w, const char *key, const struct hist *h) {
-    static const double pcts[] = {50, 75, 90, 99, 99.9, 99.99};
-    json_obj_begin(w, key);
-    json_uint(w, "count", hist_count(h));
-    json_int(w, "min_us", hist_min(h));
-    json_num(w, "mean_us", hist_mean(h));
-    json_num(w, "stddev_us", hist_stddev(h));
-    json_int(w, "max_us", hist_max(h));
-    json_obj_begin_inline(w, "percentiles");
-    for (size_t i = 0; i < sizeof pcts / sizeof pcts[0]; i++) {
-        char k[16];
-        snprintf(k, sizeof k, "%g", pcts[i]);
-        json_int(w, k, hist_percentile(h, pcts[i]));
-    }
-    json_obj_end(w);
-    histjson_write(w, "histogram", h);
-    json_obj_end(w);
-}
-
 static void json_options(struct json_writer *w, const struct run *m) {
     const struct json *first = m->root;
     json_int(w, "srvlab_load", LOAD_SCHEMA_VERSION);
@@ -360,7 +341,7 @@ static int write_merged(const char *path, const struct run *m, char *const *inpu
     json_counts(&w, m);
     verdict_json_write(&w, "verdict", slo, v);
     for (size_t i = 0; i < METRICS; i++)
-        json_metric(&w, metric_keys[i], metric_hist((struct load_stats *)&m->st, i));
+        output_json_metric(&w, metric_keys[i], metric_hist((struct load_stats *)&m->st, i));
     json_seconds(&w, m);
     json_obj_end(&w);
     json_writer_finish(&w);
