@@ -12,6 +12,7 @@
 #include "cmd.h"
 #include "load/histjson.h"
 #include "load/load.h"
+#include "load/output.h"
 #include "load/stats.h"
 #include "load/verdict.h"
 #include "net/units.h"
@@ -286,27 +287,12 @@ static void json_options(struct json_writer *w, const struct run *m) {
 }
 
 static void json_counts(struct json_writer *w, const struct run *m) {
-    const struct load_stats *s = &m->st;
-    json_num(w, "start_unix_s", m->start_unix_s);
-    json_num(w, "duration_s", m->duration_s);
-    json_bool(w, "interrupted", false);
-    json_uint(w, "requests", s->requests);
-    json_uint(w, "responses", s->responses);
-    json_uint(w, "ok", s->ok);
-    json_uint(w, "sent", s->sent);
-    json_obj_begin(w, "errors");
-    json_uint(w, "total", load_stats_errors(s));
-    for (int k = 0; k < LOAD_ERR_KINDS; k++)
-        json_uint(w, load_err_names[k], s->errors[k]);
-    json_obj_end(w);
-    json_num(w, "error_ratio", output_error_ratio(s));
-    json_num(w, "throughput_per_s", m->throughput_per_s);
-    json_num(w, "achieved_rate_per_s", m->o.rate_per_s > 0 ? m->achieved_rate_per_s : NAN);
-    json_uint(w, "bytes_read", s->bytes_read);
-    json_num(w, "bytes_per_s", m->duration_s > 0 ? (double)s->bytes_read / m->duration_s : 0);
-    json_uint(w, "connections_used_max", s->max_conns);
-    json_uint(w, "connects", s->connects);
-    json_uint(w, "waited", s->waited);
+    struct output_counts c = {
+        .start_unix_s = m->start_unix_s, .duration_s = m->duration_s, .was_interrupted = false,
+        .throughput_per_s = m->throughput_per_s,
+        .achieved_rate_per_s = m->o.rate_per_s > 0 ? m->achieved_rate_per_s : NAN,
+        .bytes_per_s = m->duration_s > 0 ? (double)m->st.bytes_read / m->duration_s : 0};
+    output_json_counts(w, &m->st, &c);
 }
 
 static void json_seconds(struct json_writer *w, const struct run *m) {

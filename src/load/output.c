@@ -7,6 +7,7 @@
 #include "cmd.h"
 #include "load/histjson.h"
 #include "load/load.h"
+#include "load/output.h"
 #include "net/units.h"
 #include "util/json.h"
 
@@ -283,13 +284,11 @@ static void json_options(struct json_writer *w, const struct load_opts *o) {
         json_uint(w, "requests_asked", o->requests);
 }
 
-static void json_counts(struct json_writer *w, const struct load_opts *o,
-                        const struct load_result *r) {
-    const struct load_stats *s = &r->total;
-    double secs = r->elapsed_s > 0 ? r->elapsed_s : 1;
-    json_num(w, "start_unix_s", r->start_unix_s);
-    json_num(w, "duration_s", r->elapsed_s);
-    json_bool(w, "interrupted", r->was_interrupted);
+void output_json_counts(struct json_writer *w, const struct load_stats *s,
+                        const struct output_counts *c) {
+    json_num(w, "start_unix_s", c->start_unix_s);
+    json_num(w, "duration_s", c->duration_s);
+    json_bool(w, "interrupted", c->was_interrupted);
     json_uint(w, "requests", s->requests);
     json_uint(w, "responses", s->responses);
     json_uint(w, "ok", s->ok);
@@ -300,13 +299,25 @@ static void json_counts(struct json_writer *w, const struct load_opts *o,
         json_uint(w, load_err_names[k], s->errors[k]);
     json_obj_end(w);
     json_num(w, "error_ratio", output_error_ratio(s));
-    json_num(w, "throughput_per_s", (double)s->responses / secs);
-    json_num(w, "achieved_rate_per_s", o->rate_per_s > 0 ? r->achieved_rate_per_s : NAN);
+    json_num(w, "throughput_per_s", c->throughput_per_s);
+    json_num(w, "achieved_rate_per_s", c->achieved_rate_per_s);
     json_uint(w, "bytes_read", s->bytes_read);
-    json_num(w, "bytes_per_s", (double)s->bytes_read / secs);
+    json_num(w, "bytes_per_s", c->bytes_per_s);
     json_uint(w, "connections_used_max", s->max_conns);
     json_uint(w, "connects", s->connects);
     json_uint(w, "waited", s->waited);
+}
+
+static void json_counts(struct json_writer *w, const struct load_opts *o,
+                        const struct load_result *r) {
+    double secs = r->elapsed_s > 0 ? r->elapsed_s : 1;
+    struct output_counts c = {
+        .start_unix_s = r->start_unix_s, .duration_s = r->elapsed_s,
+        .was_interrupted = r->was_interrupted,
+        .throughput_per_s = (double)r->total.responses / secs,
+        .achieved_rate_per_s = o->rate_per_s > 0 ? r->achieved_rate_per_s : NAN,
+        .bytes_per_s = (double)r->total.bytes_read / secs};
+    output_json_counts(w, &r->total, &c);
 }
 
 static void json_self_check(struct json_writer *w, const struct load_opts *o,
