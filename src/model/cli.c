@@ -157,7 +157,7 @@ static int parse_value(struct model_opts *o, enum cli_opt id, const char *arg) {
 
 static int value_error(const struct model_opts *o, enum cli_opt id, const char *arg, int rc) {
     static const char *const words[CLI_NOPTS] = {
-        [CLI_MODEL] = "mm1, mmc, mg1 or md1",
+        [CLI_MODEL] = "mm1, mmc, mg1, mgc or md1",
         [CLI_FORMAT] = "text, csv or json",
         [CLI_RTT_FROM] = "mean, p50 or min",
     };

@@ -20,7 +20,7 @@ enum cli_opt {
     CLI_INTERVAL,   /* --interval T */
     CLI_K,          /* --k N */
     CLI_WAIT,       /* --wait T */
-    CLI_MODEL,      /* --model mm1|mmc|mg1|md1 */
+    CLI_MODEL,      /* --model mm1|mmc|mg1|mgc|md1 */
     CLI_FROM,       /* --from F */
     CLI_TO,         /* --to F */
     CLI_STEP,       /* --step F */

@@ -20,8 +20,9 @@ static const char curve_help[] =
     "Options:\n"
     "  --service <T>       mean service time (required), e.g. 200us\n"
     "  --servers <N>       servers sharing one queue (default 1)\n"
-    "  --model <M>         mm1, mmc, mg1 or md1 (default mm1, or mmc when --servers > 1)\n"
-    "  --service-cv <X>    mg1 only: standard deviation / mean of the service (default 1)\n"
+    "  --model <M>         mm1, mmc, mg1, mgc or md1 (default mm1, or mmc when --servers > 1)\n"
+    "  --service-cv <X>    mg1 and mgc only: standard deviation / mean of the service\n"
+    "                      (default 1)\n"
     "  --from <F>          first utilization (default 10%)\n"
     "  --to <F>            last utilization, below 100% (default 95%)\n"
     "  --step <F>          utilization step (default 5%)\n"
@@ -34,7 +35,8 @@ static const char curve_help[] =
     "Examples:\n"
     "  srvlab model curve --service 200us --from 10% --to 95% --step 5%\n"
     "  srvlab model curve --service 1ms --servers 4 --format csv\n"
-    "  srvlab model curve --service-mean 200us --service-cv 0.5 --model mg1 --format json\n";
+    "  srvlab model curve --service-mean 200us --service-cv 0.5 --model mg1 --format json\n"
+    "  srvlab model curve --service 4.3ms --servers 4 --model mgc --service-cv 0.85\n";
 
 static const char fit_help[] =
     "Usage: srvlab model fit <RESULT.json> [--rtt-from min|p50|mean] [--model <M>]\n"
@@ -52,8 +54,8 @@ static const char fit_help[] =
     "\n"
     "Options:\n"
     "  --rtt-from <W>      round trip from the connect time's min, p50 or mean (default min)\n"
-    "  --model <M>         mg1 (default, with the fitted cv), mm1, mmc or md1\n"
-    "  --servers <N>       servers, for --model mmc (default 1)\n"
+    "  --model <M>         mg1 (default, with the fitted cv), mm1, mmc, mgc (fitted cv) or md1\n"
+    "  --servers <N>       servers, for --model mmc or mgc (default 1)\n"
     "  --from, --to, --step, --format   as for `srvlab model curve`\n"
     "\n"
     "Warns on stderr when the run's utilization was above 20%: measure at lower load for a\n"
@@ -104,7 +106,7 @@ static void print_text_header(const struct curve *c) {
     const struct predict_params *p = &c->base;
     printf("%s predicted response time: service %s", predict_model_name(p->model),
            cli_fmt_s(svc, sizeof svc, p->service_mean_s));
-    if (p->model == PREDICT_MG1)
+    if (p->model == PREDICT_MG1 || p->model == PREDICT_MGC)
         printf(" (cv %.3g)", p->service_cv);
     printf(", %d server%s, capacity %s", p->servers, p->servers == 1 ? "" : "s",
            cli_fmt_rate(cap, sizeof cap, predict_capacity_per_s(p)));
@@ -126,7 +128,10 @@ static void print_text(const struct curve *c, const struct curve_row *rows, int 
             printf(" %9s", cli_fmt_s(t[q + 1], sizeof t[q + 1], rows[i].q_s[q]));
         printf("\n");
     }
-    if (is_approx)
+    if (is_approx && c->base.model == PREDICT_MGC)
+        printf("note: Allen-Cunneen approximation: means and percentiles are approximate unless "
+               "cv = 1 (see docs/queueing.md)\n");
+    else if (is_approx)
         printf("note: percentiles are an approximation (see docs/queueing.md); means are exact\n");
 }
 
@@ -205,11 +210,11 @@ static int print_curve(const struct curve *c) {
      CLI_BIT(CLI_STEP) | CLI_BIT(CLI_FORMAT))
 
 static int check_model(const struct model_opts *o, enum predict_model model) {
-    if (o->servers > 1 && model != PREDICT_MMC)
-        return cli_usage_error(o, "--servers %d needs --model mmc (%s has one server)",
+    if (o->servers > 1 && model != PREDICT_MMC && model != PREDICT_MGC)
+        return cli_usage_error(o, "--servers %d needs --model mmc or mgc (%s has one server)",
                                o->servers, predict_model_name(model));
-    if ((o->given & CLI_BIT(CLI_SERVICE_CV)) && model != PREDICT_MG1)
-        return cli_usage_error(o, "--service-cv needs --model mg1");
+    if ((o->given & CLI_BIT(CLI_SERVICE_CV)) && model != PREDICT_MG1 && model != PREDICT_MGC)
+        return cli_usage_error(o, "--service-cv needs --model mg1 or mgc");
     return 0;
 }
 

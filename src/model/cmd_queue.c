@@ -1,4 +1,4 @@
-/* `srvlab model capacity|mm1|mmc|mg1|md1`: one queue at one load, printed as text, CSV or JSON.
+/* `srvlab model capacity|mm1|mmc|mg1|mgc|md1`: one queue at one load, printed as text, CSV or JSON.
  * The formulas live in predict.c and below; this file only parses, checks and prints. */
 #include <math.h>
 #include <stdio.h>
@@ -76,6 +76,25 @@ static const char mg1_help[] =
     "Example:\n"
     "  srvlab model mg1 --service-mean 200us --service-cv 0.5 --load 4000/s\n";
 
+static const char mgc_help[] =
+    "Usage: srvlab model mgc --servers <N> --service-mean <T> [--service-cv <X>] --load <R>\n"
+    "                        [--over <T>]\n"
+    "\n"
+    "M/G/c: Poisson arrivals, any service-time distribution, N servers sharing one queue.\n"
+    "An APPROXIMATION unless cv = 1 (then it is exactly M/M/c): Allen-Cunneen's mean wait,\n"
+    "M/M/c's mean wait x (1 + cv^2) / 2, with M/M/c's probability of waiting (Erlang C); the\n"
+    "wait as that probability times an exponential with the matching mean, plus the two-moment\n"
+    "service fit of mg1 (see docs/queueing.md). The output says so.\n"
+    "\n"
+    "Options:\n"
+    "  --servers <N>       number of servers (default 1; 1 gives the M/G/1 mean)\n"
+    "  --service-mean <T>  mean service time of one server (required; --service is the same)\n"
+    "  --service-cv <X>    coefficient of variation of the service time, standard deviation /\n"
+    "                      mean (default 1 = exponential; 0 = constant)\n" QUEUE_OPTIONS
+    "\n"
+    "Example:\n"
+    "  srvlab model mgc --servers 4 --service-mean 4.3ms --service-cv 0.85 --load 750/s\n";
+
 static const char md1_help[] =
     "Usage: srvlab model md1 --service <T> --load <R> [--over <T>]\n"
     "\n"
@@ -142,7 +161,7 @@ static void print_header_text(const struct predict_params *p, const struct predi
     char svc[32], cap[32], load[32];
     printf("%s queue: service %s", predict_model_name(p->model),
            cli_fmt_s(svc, sizeof svc, p->service_mean_s));
-    if (p->model == PREDICT_MG1)
+    if (p->model == PREDICT_MG1 || p->model == PREDICT_MGC)
         printf(" (cv %.3g)", p->service_cv);
     printf(", %d server%s, capacity %s, load %s\n", p->servers, p->servers == 1 ? "" : "s",
            cli_fmt_rate(cap, sizeof cap, r->capacity_per_s),
@@ -188,7 +207,10 @@ static void print_text(const struct predict_params *p, const struct predict_resu
         print_over_text(ov);
     if (p->model == PREDICT_MMC && p->servers > 1)
         print_split_text(p);
-    if (r->is_approx)
+    if (r->is_mean_approx)
+        printf("\nnote: Allen-Cunneen approximation: means and percentiles are approximate "
+               "unless cv = 1 (see docs/queueing.md)\n");
+    else if (r->is_approx)
         printf("\nnote: percentiles are an approximation (exponential wait tail with the exact "
                "mean; see docs/queueing.md)\n");
 }
@@ -218,6 +240,7 @@ static void print_json(const struct predict_params *p, const struct predict_resu
     json_num(&w, "in_system_mean", r->in_system_mean);
     json_num(&w, "in_queue_mean", r->in_queue_mean);
     json_bool(&w, "approximate", r->is_approx);
+    json_bool(&w, "approximate_mean", r->is_mean_approx);
     print_json_quantiles(&w, "response_us", r->response_mean_s, r->response_q_s);
     print_json_quantiles(&w, "wait_us", r->wait_mean_s, r->wait_q_s);
     if (ov->is_given) {
@@ -285,6 +308,11 @@ int cmd_queue_mmc(int argc, char **argv) {
 
 int cmd_queue_mg1(int argc, char **argv) {
     return run_queue(argc, argv, PREDICT_MG1, CLI_BIT(CLI_SERVICE_CV), mg1_help);
+}
+
+int cmd_queue_mgc(int argc, char **argv) {
+    return run_queue(argc, argv, PREDICT_MGC, CLI_BIT(CLI_SERVERS) | CLI_BIT(CLI_SERVICE_CV),
+                     mgc_help);
 }
 
 int cmd_queue_md1(int argc, char **argv) {

@@ -7,6 +7,7 @@ int cmd_queue_capacity(int argc, char **argv); /* cmd_queue.c */
 int cmd_queue_mm1(int argc, char **argv);
 int cmd_queue_mmc(int argc, char **argv);
 int cmd_queue_mg1(int argc, char **argv);
+int cmd_queue_mgc(int argc, char **argv);
 int cmd_queue_md1(int argc, char **argv);
 int cmd_poisson(int argc, char **argv);     /* cmd_poisson.c */
 int cmd_curve(int argc, char **argv);       /* cmd_curve.c */

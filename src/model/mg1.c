@@ -80,43 +80,61 @@ double mg1_wait_tail_approx(double arrival_per_s, double service_mean_s, double 
     return rho * exp(-wait_tail_rate(arrival_per_s, service_mean_s, service_cv) * t_s);
 }
 
-double mg1_response_tail_approx(double arrival_per_s, double service_mean_s, double service_cv,
-                                double t_s) {
+double mg1_sum_tail_approx(double wait_prob, double wait_rate_per_s, double service_mean_s,
+                           double service_cv, double t_s) {
     struct service_fit f = fit_service(service_mean_s, service_cv);
     double u = t_s - f.shift_s;
     if (f.phases == 0)
-        return u < 0 ? 1 : mg1_wait_tail_approx(arrival_per_s, service_mean_s, service_cv, u);
+        return u < 0 ? 1 : wait_prob * exp(-wait_rate_per_s * u);
     if (u <= 0)
         return 1;
-    double rho = arrival_per_s * service_mean_s;
-    double theta = wait_tail_rate(arrival_per_s, service_mean_s, service_cv), tail = 0;
+    double tail = 0;
     for (int i = 0; i < f.phases; i++)
-        tail += f.prob[i] * ((1 - rho) * expo_tail(f.rate_per_s[i], u) +
-                             rho * expo_sum_tail(theta, f.rate_per_s[i], u));
+        tail += f.prob[i] * ((1 - wait_prob) * expo_tail(f.rate_per_s[i], u) +
+                             wait_prob * expo_sum_tail(wait_rate_per_s, f.rate_per_s[i], u));
     return tail;
+}
+
+double mg1_response_tail_approx(double arrival_per_s, double service_mean_s, double service_cv,
+                                double t_s) {
+    return mg1_sum_tail_approx(arrival_per_s * service_mean_s,
+                               wait_tail_rate(arrival_per_s, service_mean_s, service_cv),
+                               service_mean_s, service_cv, t_s);
+}
+
+double mg1_exp_wait_quantile_s(double wait_prob, double wait_rate_per_s, double p) {
+    if (p <= 1 - wait_prob)
+        return 0;
+    return log(wait_prob / (1 - p)) / wait_rate_per_s;
 }
 
 double mg1_wait_quantile_approx_s(double arrival_per_s, double service_mean_s, double service_cv,
                                   double p) {
-    double rho = arrival_per_s * service_mean_s;
-    if (p <= 1 - rho)
-        return 0;
-    return log(rho / (1 - p)) / wait_tail_rate(arrival_per_s, service_mean_s, service_cv);
+    return mg1_exp_wait_quantile_s(arrival_per_s * service_mean_s,
+                                   wait_tail_rate(arrival_per_s, service_mean_s, service_cv), p);
 }
 
-struct mg1_args {
-    double arrival_per_s, service_mean_s, service_cv;
+struct sum_args {
+    double wait_prob, wait_rate_per_s, service_mean_s, service_cv;
 };
 
-static double response_tail_cb(double t_s, const void *ctx) {
-    const struct mg1_args *m = ctx;
-    return mg1_response_tail_approx(m->arrival_per_s, m->service_mean_s, m->service_cv, t_s);
+static double sum_tail_cb(double t_s, const void *ctx) {
+    const struct sum_args *a = ctx;
+    return mg1_sum_tail_approx(a->wait_prob, a->wait_rate_per_s, a->service_mean_s,
+                               a->service_cv, t_s);
+}
+
+double mg1_sum_quantile_approx_s(double wait_prob, double wait_rate_per_s, double service_mean_s,
+                                 double service_cv, double p) {
+    struct sum_args a = {wait_prob, wait_rate_per_s, service_mean_s, service_cv};
+    double hint_s = mg1_exp_wait_quantile_s(wait_prob, wait_rate_per_s, p) +
+                    service_mean_s * (1 - log1p(-p) * (service_cv + 1));
+    return solve_quantile_s(sum_tail_cb, &a, p, hint_s);
 }
 
 double mg1_response_quantile_approx_s(double arrival_per_s, double service_mean_s,
                                       double service_cv, double p) {
-    struct mg1_args m = {arrival_per_s, service_mean_s, service_cv};
-    double hint_s = mg1_wait_quantile_approx_s(arrival_per_s, service_mean_s, service_cv, p) +
-                    service_mean_s * (1 - log1p(-p) * (service_cv + 1));
-    return solve_quantile_s(response_tail_cb, &m, p, hint_s);
+    return mg1_sum_quantile_approx_s(arrival_per_s * service_mean_s,
+                                     wait_tail_rate(arrival_per_s, service_mean_s, service_cv),
+                                     service_mean_s, service_cv, p);
 }

@@ -32,4 +32,14 @@ double mg1_wait_quantile_approx_s(double arrival_per_s, double service_mean_s, d
 double mg1_response_quantile_approx_s(double arrival_per_s, double service_mean_s,
                                       double service_cv, double p);
 
+/* Building blocks of the approximation above, shared with mgc.c (M/G/c). The wait W is 0 with
+ * probability 1 - wait_prob and else Exp(wait_rate_per_s); S is the two-moment fit of a service
+ * time with the given mean and cv, independent of W. P(W + S > t) (exact convolution), its
+ * p-quantile by bisection, and W's p-quantile in closed form (0 when p <= 1 - wait_prob). */
+double mg1_sum_tail_approx(double wait_prob, double wait_rate_per_s, double service_mean_s,
+                           double service_cv, double t_s);
+double mg1_sum_quantile_approx_s(double wait_prob, double wait_rate_per_s, double service_mean_s,
+                                 double service_cv, double p);
+double mg1_exp_wait_quantile_s(double wait_prob, double wait_rate_per_s, double p);
+
 #endif

@@ -1,5 +1,5 @@
 /* `srvlab model`: the table of queueing subcommands and the top-level help. The subcommands
- * live in cmd_*.c and the math in mm1.c, mmc.c, mg1.c, poisson.c; nothing here computes. */
+ * live in cmd_*.c and the math in mm1.c, mmc.c, mg1.c, mgc.c, poisson.c; nothing here computes. */
 #include <stdio.h>
 #include <string.h>
 
@@ -17,6 +17,7 @@ static const struct model_cmd cmds[] = {
     {"mm1", cmd_queue_mm1, "M/M/1: one server, exponential service (exact)"},
     {"mmc", cmd_queue_mmc, "M/M/c: c servers sharing one queue (Erlang C)"},
     {"mg1", cmd_queue_mg1, "M/G/1: one server, any service time (Pollaczek-Khinchine)"},
+    {"mgc", cmd_queue_mgc, "M/G/c: c servers, any service time (Allen-Cunneen, approximate)"},
     {"md1", cmd_queue_md1, "M/D/1: one server, constant service time"},
     {"poisson", cmd_poisson, "Poisson arrivals: P(k events in an interval), P(next within t)"},
     {"curve", cmd_curve, "predicted latency vs load table (text, CSV or JSON)"},
@@ -38,6 +39,8 @@ static void usage(FILE *out) {
           "  srvlab model mm1 --service 200us --load 4000/s\n"
           "  srvlab model mmc --servers 4 --service 1ms --load 3000/s --over 2ms\n"
           "  srvlab model mg1 --service-mean 200us --service-cv 0.5 --load 4000/s\n"
+          "  srvlab model mgc --servers 4 --service-mean 4.3ms --service-cv 0.85 "
+          "--load 750/s\n"
           "  srvlab model poisson --rate 3/min --interval 1min --k 5 --wait 30s\n"
           "  srvlab model curve --service 200us --from 10% --to 95% --step 5% "
           "--format csv\n"

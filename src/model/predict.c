@@ -1,4 +1,5 @@
-/* Dispatch from one parameter struct to the per-model formulas in mm1.c, mmc.c and mg1.c. */
+/* Dispatch from one parameter struct to the per-model formulas in mm1.c, mmc.c, mg1.c, mgc.c
+ * and md1.c. */
 #include "model/predict.h"
 
 #include <errno.h>
@@ -7,6 +8,7 @@
 
 #include "model/md1.h"
 #include "model/mg1.h"
+#include "model/mgc.h"
 #include "model/mm1.h"
 #include "model/mmc.h"
 
@@ -19,6 +21,7 @@ static const struct {
     [PREDICT_MMC] = {"mmc", "M/M/c"},
     [PREDICT_MG1] = {"mg1", "M/G/1"},
     [PREDICT_MD1] = {"md1", "M/D/1"},
+    [PREDICT_MGC] = {"mgc", "M/G/c"},
 };
 
 const char *predict_model_name(enum predict_model model) {
@@ -36,7 +39,7 @@ int predict_model_parse(const char *s, enum predict_model *out) {
 }
 
 static int servers_of(const struct predict_params *p) {
-    return p->model == PREDICT_MMC ? p->servers : 1;
+    return p->model == PREDICT_MMC || p->model == PREDICT_MGC ? p->servers : 1;
 }
 
 double predict_capacity_per_s(const struct predict_params *p) {
@@ -50,6 +53,8 @@ static int check(const struct predict_params *p) {
     case PREDICT_MMC: return mmc_check(p->servers, p->arrival_per_s, mu);
     case PREDICT_MG1: return mg1_check(p->arrival_per_s, p->service_mean_s, p->service_cv);
     case PREDICT_MD1: return mg1_check(p->arrival_per_s, p->service_mean_s, 0);
+    case PREDICT_MGC:
+        return mgc_check(p->servers, p->arrival_per_s, p->service_mean_s, p->service_cv);
     }
     return -EINVAL;
 }
@@ -96,6 +101,22 @@ static void fill_mg1(const struct predict_params *p, double cv, struct predict_r
     }
 }
 
+/* M/G/c by Allen-Cunneen: exact (M/M/c) for cv = 1, else means and percentiles approximate. */
+static void fill_mgc(const struct predict_params *p, struct predict_result *r) {
+    int c = p->servers;
+    double lambda = p->arrival_per_s, es = p->service_mean_s, cv = p->service_cv;
+    r->wait_prob = mgc_wait_prob(c, lambda, es);
+    r->in_queue_mean = mgc_in_queue_mean(c, lambda, es, cv);
+    r->in_system_mean = mgc_in_system_mean(c, lambda, es, cv);
+    r->wait_mean_s = mgc_wait_mean_s(c, lambda, es, cv);
+    r->response_mean_s = mgc_response_mean_s(c, lambda, es, cv);
+    r->is_approx = r->is_mean_approx = cv != 1;
+    for (int i = 0; i < PREDICT_NQ; i++) {
+        r->wait_q_s[i] = mgc_wait_quantile_s(c, lambda, es, cv, predict_levels[i]);
+        r->response_q_s[i] = mgc_response_quantile_s(c, lambda, es, cv, predict_levels[i]);
+    }
+}
+
 /* M/D/1: exact percentiles from md1.c. */
 static void fill_md1(const struct predict_params *p, struct predict_result *r) {
     struct md1 m;
@@ -120,6 +141,7 @@ int predict(const struct predict_params *p, struct predict_result *r) {
     case PREDICT_MMC: fill_mmc(p, &out); break;
     case PREDICT_MG1: fill_mg1(p, p->service_cv, &out); break;
     case PREDICT_MD1: fill_md1(p, &out); break;
+    case PREDICT_MGC: fill_mgc(p, &out); break;
     }
     *r = out;
     return 0;
@@ -138,6 +160,11 @@ void predict_tails(const struct predict_params *p, double t_s, double *wait_tail
     case PREDICT_MG1:
         *wait_tail = mg1_wait_tail_approx(lambda, es, p->service_cv, t_s);
         *response_tail = mg1_response_tail_approx(lambda, es, p->service_cv, t_s);
+        *is_approx = p->service_cv != 1;
+        break;
+    case PREDICT_MGC:
+        *wait_tail = mgc_wait_tail(p->servers, lambda, es, p->service_cv, t_s);
+        *response_tail = mgc_response_tail(p->servers, lambda, es, p->service_cv, t_s);
         *is_approx = p->service_cv != 1;
         break;
     case PREDICT_MD1: {

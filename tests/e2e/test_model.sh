@@ -36,6 +36,17 @@ check "mmc shows separate queues for comparison" grep -q 'separate M/M/1 queues'
 run_model mg1 --service-mean 200us --service-cv 0.5 --load 4000/s --format json
 mean=$(py 'round(d["wait_us"]["mean"], 6), d["approximate"]')
 expect_eq "mg1 P-K mean wait 500us, percentiles flagged approximate" "500.0 True" "$mean"
+run_model mgc --servers 4 --service-mean 4ms --service-cv 1 --load 750/s --format csv
+mgc_row=$(tail -1 <<<"$OUT")
+run_model mmc --servers 4 --service 4ms --load 750/s --format csv
+expect_eq "mgc with cv=1 prints M/M/c's numbers" "${OUT##*M/M/c,}" "${mgc_row#M/G/c,}"
+run_model mgc --servers 2 --service-mean 1s --service-cv 0.5 --load 1/s --format json
+# Erlang C(2, 1) = 1/3, M/M/2 mean wait 1/3 s, Allen-Cunneen x (1 + 0.25) / 2 = 208.333 ms.
+mean=$(py 'round(d["wait_prob"], 6), round(d["wait_us"]["mean"], 3), d["approximate_mean"]')
+expect_eq "mgc c=2 A=1 cv=0.5: mean wait 208.333ms, flagged approximate" \
+    "0.333333 208333.333 True" "$mean"
+run_model mgc --servers 4 --service 4.3ms --service-cv 0.85 --load 750/s
+check "mgc text says Allen-Cunneen approximation" grep -q 'Allen-Cunneen approximation' <<<"$OUT"
 run_model md1 --service 200us --load 4000/s --format csv
 check "md1 csv mean wait 400us" grep -q '^M/D/1,1,200,4000,0.8,0.8,2.4,600,' <<<"$OUT"
 
@@ -56,6 +67,11 @@ check "curve row at 50% has mean 400us" grep -q '^0.5,2500,400,' <<<"$OUT"
 run_model curve --service 1ms --servers 4 --from 50% --to 90% --step 20% --rtt 100us --format json
 n=$(py 'd["model"], len(d["points"]), d["rtt_us"]')
 expect_eq "curve json: M/M/c, 3 points, rtt" "M/M/c 3 100" "$n"
+run_model curve --service 4.3ms --servers 4 --model mgc --service-cv 0.85 --from 80% --to 90% \
+    --step 10% --format json
+n=$(py 'd["model"], d["servers"], d["service_cv"], d["approximate"], len(d["points"])')
+expect_eq "curve --model mgc: M/G/c, 4 servers, cv, approximate, 2 points" \
+    "M/G/c 4 0.85 True 2" "$n"
 run_model curve --service 200us --step 10%
 check "curve text ends at 90%" grep -Eq '^ +90\.0% +4\.50k/s +2\.00ms' <<<"$OUT"
 
@@ -85,7 +101,7 @@ run_model fit "$E2E_TMP/missing.json"
 expect_eq "fit on a missing file exits 1" 1 "$RC"
 
 # ---- help ----
-for sub in "" capacity mm1 mmc mg1 md1 poisson curve fit; do
+for sub in "" capacity mm1 mmc mg1 mgc md1 poisson curve fit; do
     run_model $sub --help
     if [ "$RC" -eq 0 ] && grep -q '^Usage: srvlab model' <<<"$OUT" && [ -z "$ERR" ]; then
         ok "help ${sub:-model}: stdout, exit 0"
@@ -116,6 +132,10 @@ bad "service without unit" mm1 --service 200 --load 10/s
 bad "load without unit" mm1 --service 200us --load 4000
 bad "servers 0" mmc --servers 0 --service 1ms --load 10/s
 bad "missing --load" mm1 --service 200us
+bad "mgc servers 0" mgc --servers 0 --service 1ms --load 10/s
+bad "mgc load above capacity" mgc --servers 4 --service 4ms --service-cv 0.8 --load 1000/s
+bad "mgc negative cv" mgc --servers 4 --service 4ms --service-cv -0.5 --load 100/s
+bad "curve --service-cv with mmc" curve --service 1ms --servers 4 --model mmc --service-cv 0.5
 bad "option of another command" mm1 --service 200us --load 10/s --servers 2
 bad "negative cv" mg1 --service 200us --service-cv -1 --load 10/s
 bad "curve to 100%" curve --service 200us --to 100%
