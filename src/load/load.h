@@ -17,6 +17,7 @@
 
 #define LOAD_SCHEMA_VERSION 1
 #define LOAD_MAX_HEADERS 64
+#define LOAD_MAX_PROCS 256    /* --procs at most (as -t) */
 #define LOAD_SECOND_SIGFIGS 2 /* per-second CSV percentiles: 1% precision keeps them small */
 
 /* Why a request failed. A request fails at most once, with the first kind that hit it. */
@@ -43,7 +44,8 @@ struct load_opts {
     socklen_t addr_len;
     bool is_loopback;             /* spread connections over 127.0.0.x source addresses */
     uint64_t connections;
-    unsigned threads;
+    unsigned threads;             /* in all; under --procs at least procs, spread over them */
+    unsigned procs;               /* --procs: processes sharing the threads; 1: this one only */
     double rate_per_s;            /* 0: closed loop */
     enum sched_arrival arrival;
     uint64_t seed;
@@ -149,6 +151,8 @@ struct load_result {
  * load_stats_free() releases them (also after a failed init). Not thread-safe: one owner. */
 int load_stats_init(struct load_stats *s);
 void load_stats_free(struct load_stats *s);
+/* As load_stats_init, the histograms' counts in MAP_SHARED memory (hist_init_shared). */
+int load_stats_init_shared(struct load_stats *s);
 /* Adds src into dst: histograms merged exactly, counts added, max_conns summed. */
 void load_stats_merge(struct load_stats *dst, const struct load_stats *src);
 /* All errors, every kind. */

@@ -39,9 +39,12 @@ static void summary_header(FILE *out, const struct load_opts *o, const struct lo
     else
         fprintf(out, "  mode         closed loop%s%s", o->think_us ? ", think " : "",
                 o->think_us ? dur(a, sizeof a, (double)o->think_us) : "");
-    fprintf(out, "; %llu connection%s, %u thread%s, %s%s, HTTP/1.%d\n",
+    char procs[32] = "";
+    if (o->procs > 1)
+        snprintf(procs, sizeof procs, " in %u processes", o->procs);
+    fprintf(out, "; %llu connection%s, %u thread%s%s, %s%s, HTTP/1.%d\n",
             (unsigned long long)o->connections, o->connections == 1 ? "" : "s", o->threads,
-            o->threads == 1 ? "" : "s",
+            o->threads == 1 ? "" : "s", procs,
             o->is_keepalive ? "keep-alive" : "a new connection per request",
             o->pipeline > 1 ? ", pipelined" : "", o->is_http10 ? 0 : 1);
     fprintf(out, "  duration     %s measured", dur(a, sizeof a, r->elapsed_s * 1e6));
@@ -273,6 +276,8 @@ static void json_options(struct json_writer *w, const struct load_opts *o) {
     }
     json_uint(w, "connections", o->connections);
     json_uint(w, "threads", o->threads);
+    if (o->procs > 1)
+        json_uint(w, "procs", o->procs);
     json_uint(w, "pipeline", o->pipeline);
     json_bool(w, "keepalive", o->is_keepalive);
     json_str(w, "http_version", o->is_http10 ? "1.0" : "1.1");
