@@ -117,6 +117,7 @@ enum { M_GET_HEAD, M_POST };
 
 struct route {
     const char *path;
+    size_t path_len;
     bool is_prefix;
     int methods;
     const char *allow;
@@ -124,11 +125,11 @@ struct route {
 };
 
 static const struct route routes[] = {
-    {"/", false, M_GET_HEAD, "Allow: GET, HEAD\r\n", on_hello},
-    {"/work", false, M_GET_HEAD, "Allow: GET, HEAD\r\n", on_work},
-    {"/echo", false, M_POST, "Allow: POST\r\n", on_echo},
-    {"/static/", true, M_GET_HEAD, "Allow: GET, HEAD\r\n", on_static},
-    {"/metrics", false, M_GET_HEAD, "Allow: GET, HEAD\r\n", on_metrics},
+    {"/", sizeof "/" - 1, false, M_GET_HEAD, "Allow: GET, HEAD\r\n", on_hello},
+    {"/work", sizeof "/work" - 1, false, M_GET_HEAD, "Allow: GET, HEAD\r\n", on_work},
+    {"/echo", sizeof "/echo" - 1, false, M_POST, "Allow: POST\r\n", on_echo},
+    {"/static/", sizeof "/static/" - 1, true, M_GET_HEAD, "Allow: GET, HEAD\r\n", on_static},
+    {"/metrics", sizeof "/metrics" - 1, false, M_GET_HEAD, "Allow: GET, HEAD\r\n", on_metrics},
 };
 
 static bool method_allowed(int methods, int method) {
@@ -138,7 +139,7 @@ static bool method_allowed(int methods, int method) {
 }
 
 static bool path_matches(const struct route *rt, const struct req *r) {
-    size_t n = strlen(rt->path);
+    size_t n = rt->path_len;
     if (rt->is_prefix)
         return r->path_len > n && memcmp(r->path, rt->path, n) == 0;
     return r->path_len == n && memcmp(r->path, rt->path, n) == 0;
