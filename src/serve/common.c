@@ -17,6 +17,7 @@
 #include "http/conn.h"
 #include "http/metrics.h"
 #include "net/sock.h"
+#include "net/units.h"
 #include "serve/serve.h"
 
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -55,6 +56,18 @@ void srv_log_limited(const struct srv *srv, int key, const char *fmt, ...) {
 int srv_ncpu(void) {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n > 0 ? (int)n : 1;
+}
+
+int srv_print_stats(struct metrics_interval *iv) {
+    int rc = metrics_interval(iv);
+    if (rc < 0)
+        return rc;
+    char q[32], sv[32];
+    fprintf(stderr, "srvlab serve: stats: %.0f req/s, p99 queueing %s, p99 service %s, %lld open\n",
+            iv->rate_per_s, units_fmt_duration(q, sizeof q, (double)iv->queue_p99_ns / 1e3),
+            units_fmt_duration(sv, sizeof sv, (double)iv->service_p99_ns / 1e3),
+            (long long)iv->open);
+    return 0;
 }
 
 int srv_listen_another(struct srv *srv) {

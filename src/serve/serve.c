@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
+#include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -65,6 +66,10 @@ static void usage(FILE *out) {
             "  -b, --bind <ADDR>          address to listen on, IPv4 or IPv6 (default 127.0.0.1)\n"
             "      --port-file <FILE>     write the port number to FILE once listening\n"
             "      --backlog <N>          listen backlog: connections waiting in the kernel (default 511)\n"
+            "      --procs <N>            worker processes, each running --arch on its own\n"
+            "                             SO_REUSEPORT listener, under a master that passes on\n"
+            "                             signals and replaces crashed workers (default 1: one\n"
+            "                             process, no master; at most 1024)\n"
             "  -t, --threads <N>          pool: workers (default 16); reactors, green, epoll+pool:\n"
             "                             loops or workers (default: number of CPUs)\n"
             "      --queue <N>            pool: accepted connections waiting for a worker (default 1024)\n"
@@ -106,10 +111,12 @@ static void usage(FILE *out) {
         if (archs[i] && archs[i]->name)
             fprintf(out, "  %-11s %s\n", archs[i]->name, archs[i]->summary);
     fprintf(out, "\nSIGINT/SIGTERM: stop accepting, finish requests in flight, exit 0; a second\n"
-                 "signal exits at once with status 1.\n\n"
+                 "signal exits at once with status 1. With --procs, the master passes the signal\n"
+                 "to every worker and exits when they have drained.\n\n"
                  "Examples:\n"
                  "  srvlab serve --arch epoll --port 8080\n"
-                 "  srvlab serve --arch pool --threads 8 --overflow reject --root ./www\n");
+                 "  srvlab serve --arch pool --threads 8 --overflow reject --root ./www\n"
+                 "  srvlab serve --arch green --procs 6    # 6 processes: 6 times the fd limit\n");
 }
 
 static void set_defaults(struct serve_opts *o) {
@@ -118,6 +125,7 @@ static void set_defaults(struct serve_opts *o) {
     o->bind = "127.0.0.1";
     o->port = 8080;
     o->backlog = 511;
+    o->procs = 1;
     o->queue = 1024;
     o->max_body_bytes = 1 << 20;
     o->max_header_bytes = 8192;
@@ -160,13 +168,14 @@ enum {
     OPT_PORT_FILE = 256, OPT_BACKLOG, OPT_QUEUE, OPT_OVERFLOW, OPT_LISTENER, OPT_STACK,
     OPT_ROOT, OPT_DOTFILES, OPT_MAX_BODY, OPT_MAX_HDR_BYTES, OPT_MAX_HDRS, OPT_IDLE,
     OPT_DRAIN, OPT_STALL, OPT_NO_METRICS, OPT_STATS, OPT_HDR_TO, OPT_BODY_TO, OPT_SEND_TO,
-    OPT_MAX_CONNS, OPT_USER, OPT_ACCESS_LOG,
+    OPT_MAX_CONNS, OPT_USER, OPT_ACCESS_LOG, OPT_PROCS,
 };
 
 static const struct option long_opts[] = {
     {"arch", required_argument, 0, 'a'}, {"port", required_argument, 0, 'p'},
     {"bind", required_argument, 0, 'b'}, {"port-file", required_argument, 0, OPT_PORT_FILE},
     {"backlog", required_argument, 0, OPT_BACKLOG}, {"threads", required_argument, 0, 't'},
+    {"procs", required_argument, 0, OPT_PROCS},
     {"queue", required_argument, 0, OPT_QUEUE}, {"overflow", required_argument, 0, OPT_OVERFLOW},
     {"listener", required_argument, 0, OPT_LISTENER},
     {"stack-size", required_argument, 0, OPT_STACK}, {"root", required_argument, 0, OPT_ROOT},
@@ -193,6 +202,10 @@ static int apply(struct serve_opts *o, int ch, const char *v) {
     case 'b': o->bind = v; return 0;
     case OPT_PORT_FILE: o->port_file = v; return 0;
     case OPT_BACKLOG: if (parse_int(v, 1, 1 << 20, &n) < 0) return bad("backlog", v); o->backlog = (int)n; return 0;
+    case OPT_PROCS:
+        if (parse_int(v, 1, SERVE_MAX_PROCS, &n) < 0) return bad("process count (1..1024)", v);
+        o->procs = (int)n;
+        return 0;
     case 't': if (parse_int(v, 1, 100000, &n) < 0) return bad("thread count", v); o->threads = (int)n; return 0;
     case OPT_QUEUE: if (parse_int(v, 1, 1 << 24, &n) < 0) return bad("queue length", v); o->queue = (int)n; return 0;
     case OPT_OVERFLOW:
@@ -271,12 +284,18 @@ static int parse_args(int argc, char **argv, struct serve_opts *o) {
 static volatile sig_atomic_t stop_count;
 static int stop_efd = -1;
 static unsigned drain_s = 10;
+static pid_t master_pid; /* --procs: this worker's master (0 in a single process) */
 
 bool srv_stopping(void) {
     return __atomic_load_n(&stop_count, __ATOMIC_RELAXED) > 0; /* other threads read it */
 }
 
-static void on_stop_signal(int sig) {
+static void on_stop_signal(int sig, siginfo_t *si, void *uc) {
+    /* A worker may get the same stop twice: once from the terminal or `kill -- -PGID` (the
+     * whole process group) and once passed on by the master. Only the master's copy is
+     * ignored, so a second Ctrl-C still exits at once. */
+    if (master_pid && si->si_pid == master_pid && srv_stopping())
+        return;
     if (__atomic_fetch_add(&stop_count, 1, __ATOMIC_RELAXED) > 0)
         _exit(1);
     __atomic_store_n(&http_draining, 1, __ATOMIC_RELAXED); /* read by every worker thread */
@@ -294,13 +313,25 @@ static void on_drain_alarm(int sig) {
     _exit(0);
 }
 
-static void install_signals(void) {
+/* The stop eventfd and the handlers of a process that serves (the only one, or a worker: each
+ * has its own eventfd, since a read by one would consume another's signal). 0 or -errno. */
+static int install_signals(struct srv *srv) {
+    stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (stop_efd < 0)
+        return -errno;
+    srv->stop_fd = stop_efd;
     struct sigaction sa = {0};
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, NULL);
-    sa.sa_handler = on_stop_signal;
+    sa.sa_handler = on_drain_alarm;
+    sigaction(SIGALRM, &sa, NULL);
+    sa.sa_sigaction = on_stop_signal;
+    sa.sa_flags = SA_SIGINFO;
+    sigaddset(&sa.sa_mask, SIGTERM);
+    sigaddset(&sa.sa_mask, SIGINT);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    return 0;
 }
 
 /* ---- setup -------------------------------------------------------------------------------- */
@@ -326,25 +357,23 @@ static void *stats_thread(void *arg) {
         struct timespec ts = {(time_t)(o->stats_interval_us / 1000000),
                               (long)(o->stats_interval_us % 1000000) * 1000};
         nanosleep(&ts, NULL);
-        if (metrics_interval(&iv) < 0)
+        if (srv_print_stats(&iv) < 0)
             return NULL;
-        char q[32], sv[32];
-        fprintf(stderr, "srvlab serve: stats: %.0f req/s, p99 queueing %s, p99 service %s, %lld open\n",
-                iv.rate_per_s, units_fmt_duration(q, sizeof q, (double)iv.queue_p99_ns / 1e3),
-                units_fmt_duration(sv, sizeof sv, (double)iv.service_p99_ns / 1e3),
-                (long long)iv.open);
     }
+}
+
+static void start_stats(const struct serve_opts *o) {
+    if (!o->stats_interval_us || !o->has_metrics)
+        return;
+    pthread_t t;
+    if (pthread_create(&t, NULL, stats_thread, (void *)o) == 0)
+        pthread_detach(t);
 }
 
 static int setup_http(const struct serve_opts *o) {
     if (metrics_init(o->has_metrics) < 0) {
         fprintf(stderr, "srvlab serve: metrics: out of memory\n");
         return -1;
-    }
-    if (o->stats_interval_us && o->has_metrics) {
-        pthread_t t;
-        pthread_create(&t, NULL, stats_thread, (void *)o);
-        pthread_detach(t);
     }
     http_cfg.max_body_bytes = o->max_body_bytes;
     http_cfg.max_header_bytes = (uint32_t)o->max_header_bytes;
@@ -396,9 +425,58 @@ static void print_banner(const struct srv *srv, const struct serve_opts *o) {
     const char *fmt = strchr(o->bind, ':') ? "http://[%s]:%d/" : "http://%s:%d/";
     char url[128];
     snprintf(url, sizeof url, fmt, o->bind, srv->port);
-    printf("srvlab serve: listening on %s arch=%s threads=%d backlog=%d nofile=%ld pid=%d\n", url,
-           o->arch, o->threads, o->backlog, srv->nofile, (int)getpid());
+    if (o->procs > 1)
+        printf("srvlab serve: listening on %s arch=%s procs=%d threads=%d backlog=%d "
+               "nofile=%ld per process, pid=%d (master)\n",
+               url, o->arch, o->procs, o->threads, o->backlog, srv->nofile, (int)getpid());
+    else
+        printf("srvlab serve: listening on %s arch=%s threads=%d backlog=%d nofile=%ld pid=%d\n",
+               url, o->arch, o->threads, o->backlog, srv->nofile, (int)getpid());
     fflush(stdout);
+}
+
+/* Runs the architecture in this process (the only one, or a worker) until it has drained.
+ * Returns the exit status. */
+static int run_arch(struct srv *srv) {
+    const struct serve_opts *o = srv->opts;
+    srv_reserve_spare_fd();
+    int rc = find_arch(o->arch)->run(srv);
+    accesslog_flush_all();
+    if (rc < 0) {
+        fprintf(stderr, "srvlab serve: --arch %s: %s\n", o->arch, srv->err[0] ? srv->err : strerror(-rc));
+        return rc == -ENOSYS || rc == -EPERM ? 2 : 1;
+    }
+    return 0;
+}
+
+/* A --procs worker, just forked with TERM, INT and CHLD blocked (see procs.c). */
+static int run_worker(struct srv *srv) {
+    master_pid = getppid();
+    int rc = install_signals(srv);
+    if (rc < 0) {
+        fprintf(stderr, "srvlab serve: worker %d: eventfd: %s\n", (int)getpid(), strerror(-rc));
+        return 1;
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    return run_arch(srv);
+}
+
+/* --procs: the other workers' listeners, joining the first one's SO_REUSEPORT group. Made
+ * before fork (and before --user) so that the master holds every worker's socket: a worker
+ * that dies leaves its queue of connections to its replacement instead of resetting them.
+ * 0 or -errno (reported). */
+static int open_listeners(struct srv *srv, int *fds, int n) {
+    fds[0] = srv->listen_fd;
+    for (int i = 1; i < n; i++) {
+        fds[i] = sock_listen_tcp(srv->opts->bind, srv->port, srv->opts->backlog, true);
+        if (fds[i] < 0) {
+            fprintf(stderr, "srvlab serve: listener for worker %d: %s\n", i, strerror(-fds[i]));
+            return fds[i];
+        }
+    }
+    return 0;
 }
 
 int serve_main(int argc, char **argv) {
@@ -406,18 +484,20 @@ int serve_main(int argc, char **argv) {
     int rc = parse_args(argc, argv, &o);
     if (rc != 0)
         return rc > 0 ? 0 : 2;
-    const struct arch *arch = find_arch(o.arch);
     prctl(PR_SET_TIMERSLACK, 1UL); /* short /work waits stay accurate */
     struct srv srv = {.opts = &o, .ncpu = srv_ncpu()};
     srv.nofile = sock_raise_nofile();
     if (setup_http(&o) < 0)
         return 1;
-    stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     drain_s = (unsigned)((o.drain_timeout_us + 999999) / 1000000);
     if (drain_s == 0)
         drain_s = 1;
-    srv.stop_fd = stop_efd;
-    install_signals();
+    if (o.procs > 1)
+        procs_block_signals(); /* until the master waits for them; workers unblock */
+    else if ((rc = install_signals(&srv)) < 0) {
+        fprintf(stderr, "srvlab serve: eventfd: %s\n", strerror(-rc));
+        return 1;
+    }
     srv.listen_fd = sock_listen_tcp(o.bind, o.port, o.backlog, true);
     if (srv.listen_fd < 0) {
         fprintf(stderr, "srvlab serve: listen on %s port %d: %s\n", o.bind, o.port,
@@ -425,21 +505,18 @@ int serve_main(int argc, char **argv) {
         return srv.listen_fd == -EINVAL ? 2 : 1;
     }
     srv.port = sock_local_port(srv.listen_fd);
+    int listeners[SERVE_MAX_PROCS];
+    if (o.procs > 1 && open_listeners(&srv, listeners, o.procs) < 0)
+        return 1;
     if (o.port_file && (rc = write_port_file(o.port_file, srv.port)) < 0) {
         fprintf(stderr, "srvlab serve: --port-file %s: %s\n", o.port_file, strerror(-rc));
         return 1;
     }
-    struct sigaction sa = {.sa_handler = on_drain_alarm};
-    sigaction(SIGALRM, &sa, NULL);
     if (o.user && drop_privileges(o.user) < 0)
         return 1;
-    srv_reserve_spare_fd();
     print_banner(&srv, &o);
-    rc = arch->run(&srv);
-    accesslog_flush_all();
-    if (rc < 0) {
-        fprintf(stderr, "srvlab serve: --arch %s: %s\n", o.arch, srv.err[0] ? srv.err : strerror(-rc));
-        return rc == -ENOSYS || rc == -EPERM ? 2 : 1;
-    }
-    return 0;
+    if (o.procs > 1)
+        return procs_run(&srv, listeners, run_worker);
+    start_stats(&o);
+    return run_arch(&srv);
 }

@@ -9,6 +9,7 @@
 
 enum { OVERFLOW_BLOCK, OVERFLOW_REJECT };
 enum { LISTENER_REUSEPORT, LISTENER_EXCLUSIVE };
+#define SERVE_MAX_PROCS 1024 /* --procs: more worker processes than this is a typo */
 
 struct serve_opts {
     const char *arch;
@@ -16,6 +17,7 @@ struct serve_opts {
     int port;
     const char *port_file;
     int backlog;
+    int procs;               /* --procs: worker processes (1 = no master, the default) */
     int threads;             /* 0 = the architecture's default */
     int queue;               /* pool: accepted connections waiting for a worker */
     int overflow;            /* pool: OVERFLOW_BLOCK or OVERFLOW_REJECT */
@@ -86,5 +88,22 @@ void srv_log_limited(const struct srv *srv, int key, const char *fmt, ...)
 
 /* Number of online CPUs. */
 int srv_ncpu(void);
+
+struct metrics_interval;
+/* --stats: takes the next interval (metrics_interval(), one caller at a time) and prints its
+ * line on stderr. 0 or -errno. */
+int srv_print_stats(struct metrics_interval *iv);
+
+/* --procs (procs.c). Blocks SIGTERM, SIGINT and SIGCHLD in the calling (main, only) thread, so
+ * that a signal arriving during start-up waits for the master loop. */
+void procs_block_signals(void);
+
+/* --procs N > 1: forks srv->opts->procs workers. Worker i gets listeners[i] as srv->listen_fd
+ * (the others closed), the signal mask of procs_block_signals() still set, and exits with
+ * run_worker(srv)'s return value: this never returns in a worker. The master holds the
+ * listeners, passes SIGTERM/SIGINT on, replaces a worker that crashes, prints --stats, and
+ * returns the exit status once every worker has exited. Call from the main thread, with no
+ * other thread running. */
+int procs_run(struct srv *srv, int *listeners, int (*run_worker)(struct srv *srv));
 
 #endif

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Holds many idle keep-alive connections, then uses them all again.
 
-usage: idleconns.py PORT N [--sources K] [--go-file F] [--timeout S]
+usage: idleconns.py PORT N [--sources K] [--first-source A] [--go-file F] [--timeout S]
 
-Opens N connections to 127.0.0.1:PORT from K source addresses (127.0.0.1 .. 127.0.0.K, so the
-ephemeral ports of one address do not run out), sends one GET / on each and reads the answer
+Opens N connections to 127.0.0.1:PORT from K source addresses (127.0.0.A .. 127.0.0.A+K-1,
+A defaulting to 1, so the ephemeral ports of one address do not run out; several clients at
+once take distinct ranges with distinct A), sends one GET / on each and reads the answer
 (one connection at a time: the server holds at most one request buffer), prints
 'ready n=N ok=OK', then waits until the file F exists (the caller measures memory meanwhile;
 without --go-file it goes on at once). Then it sends GET / on every connection at once, reads
@@ -17,9 +18,12 @@ p = argparse.ArgumentParser()
 p.add_argument("port", type=int)
 p.add_argument("n", type=int)
 p.add_argument("--sources", type=int, default=4)
+p.add_argument("--first-source", type=int, default=1)
 p.add_argument("--go-file")
 p.add_argument("--timeout", type=float, default=60.0)
 a = p.parse_args()
+if a.sources < 1 or a.first_source < 1 or a.first_source + a.sources - 1 > 254:
+    p.error("source addresses must lie within 127.0.0.1 .. 127.0.0.254")
 
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -29,7 +33,7 @@ BODY = b"\r\n\r\nHello, World!"
 
 def connect(i):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind(("127.0.0.%d" % (1 + i % a.sources), 0))
+    s.bind(("127.0.0.%d" % (a.first_source + i % a.sources), 0))
     s.settimeout(a.timeout)
     s.connect(("127.0.0.1", a.port))
     return s
