@@ -9,7 +9,10 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "load/share.h"
 #include "net/units.h"
+
+#define FD_SPARE 64 /* descriptors besides the connections: epoll, stdio, files */
 
 static void on_sigint(int sig) { loop_stop = 1; }
 
@@ -52,9 +55,10 @@ static void rows_collect(struct engine *e) {
         int64_t f = __atomic_load_n(&e->threads[i].flushed_sec, __ATOMIC_ACQUIRE);
         ready = f < ready ? f : ready;
     }
-    pthread_mutex_lock(&e->lock);
-    for (; e->next_row < ready && e->next_row <= e->last_sec; e->next_row++) {
-        struct sec_acc *slot = &e->slots[e->next_row % SECOND_SLOTS];
+    struct sec_board *b = e->board;
+    board_lock(b);
+    for (; e->next_row < ready && e->next_row <= b->last_sec; e->next_row++) {
+        struct sec_acc *slot = &b->slots[e->next_row % SECOND_SLOTS];
         if (slot->index != e->next_row) {
             append_row(e->r, NULL, e->next_row); /* no thread saw this second */
             continue;
@@ -65,15 +69,34 @@ static void rows_collect(struct engine *e) {
         slot->sent = slot->completed = slot->errors = 0;
         hist_reset(&slot->h);
     }
-    pthread_mutex_unlock(&e->lock);
+    pthread_mutex_unlock(&b->lock);
 }
 
 /* ---- The run, from the main thread --------------------------------------------------------- */
 
-/* Each connection needs a descriptor: raise the soft limit as far as the hard one allows. */
+/* The connections one process holds: all, or process 0's share under --procs (the most). */
+static uint64_t proc_conns(const struct load_opts *o) {
+    return o->procs > 1 ? share_proc_conns(o->connections, o->threads, o->procs, 0)
+                        : o->connections;
+}
+
+static void fds_advice(const struct load_opts *o, rlim_t max, char *err, size_t errlen) {
+    uint64_t fit = max > FD_SPARE ? (uint64_t)max - FD_SPARE : 0;
+    unsigned n = share_procs_needed(o->connections, o->procs > 1 ? o->threads : 1, fit,
+                                    LOAD_MAX_PROCS);
+    size_t len = strlen(err);
+    if (n > 1)
+        snprintf(err + len, errlen - len, "; the limit is per process: use --procs %u "
+                 "(at most %llu connections each)", n, (unsigned long long)fit);
+    else
+        snprintf(err + len, errlen - len, " (raise the hard limit: ulimit -Hn, as root)");
+}
+
+/* Each connection needs a descriptor: raise the soft limit as far as the hard one allows
+ * (children forked under --procs inherit it). */
 static int ensure_fds(const struct load_opts *o, char *err, size_t errlen) {
     struct rlimit rl;
-    rlim_t need = (rlim_t)o->connections + 64;
+    rlim_t need = (rlim_t)proc_conns(o) + FD_SPARE;
     if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= need)
         return 0;
     struct rlimit want = {.rlim_cur = need, .rlim_max = rl.rlim_max < need ? need : rl.rlim_max};
@@ -83,22 +106,77 @@ static int ensure_fds(const struct load_opts *o, char *err, size_t errlen) {
     setrlimit(RLIMIT_NOFILE, &rl);
     if (rl.rlim_cur >= need)
         return 0;
-    snprintf(err, errlen, "%llu connections need %llu file descriptors, the limit is %llu "
-             "(raise it with ulimit -n)", (unsigned long long)o->connections,
-             (unsigned long long)need, (unsigned long long)rl.rlim_max);
+    if (o->procs > 1)
+        snprintf(err, errlen, "-c %llu over --procs %u: a process holds up to %llu connections "
+                 "and needs %llu file descriptors, the limit (RLIMIT_NOFILE) is %llu",
+                 (unsigned long long)o->connections, o->procs,
+                 (unsigned long long)proc_conns(o), (unsigned long long)need,
+                 (unsigned long long)rl.rlim_max);
+    else
+        snprintf(err, errlen, "%llu connections need %llu file descriptors in one process, "
+                 "the limit (RLIMIT_NOFILE) is %llu", (unsigned long long)o->connections,
+                 (unsigned long long)need, (unsigned long long)rl.rlim_max);
+    fds_advice(o, rl.rlim_max, err, errlen);
     return -EMFILE;
+}
+
+/* Zeroed memory, shared with the --procs children when is_shared. */
+static void *mem_alloc(size_t bytes, bool is_shared) {
+    return is_shared ? procs_shm_alloc(bytes) : calloc(1, bytes);
+}
+
+static void mem_free(void *p, size_t bytes, bool is_shared) {
+    if (is_shared)
+        procs_shm_free(p, bytes);
+    else
+        free(p);
+}
+
+static int board_init(struct engine *e, bool is_shared) {
+    struct sec_board *b = e->board = mem_alloc(sizeof *e->board, is_shared);
+    if (!b)
+        return -ENOMEM;
+    pthread_mutexattr_t ma;
+    pthread_mutexattr_init(&ma);
+    if (is_shared) {
+        pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED);
+        pthread_mutexattr_setrobust(&ma, PTHREAD_MUTEX_ROBUST);
+    }
+    pthread_mutex_init(&b->lock, &ma);
+    pthread_mutexattr_destroy(&ma);
+    b->last_sec = -1;
+    for (int i = 0; i < SECOND_SLOTS; i++) {
+        b->slots[i].index = -1;
+        if ((is_shared ? hist_init_shared : hist_init)(&b->slots[i].h, 1, HIST_DEFAULT_HIGHEST,
+                                                       LOAD_SECOND_SIGFIGS) < 0)
+            return -ENOMEM;
+    }
+    return 0;
+}
+
+static void board_free(struct engine *e, bool is_shared) {
+    if (!e->board)
+        return;
+    for (int i = 0; i < SECOND_SLOTS; i++)
+        hist_free(&e->board->slots[i].h);
+    pthread_mutex_destroy(&e->board->lock);
+    mem_free(e->board, sizeof *e->board, is_shared);
 }
 
 static int engine_init(struct engine *e, const struct load_opts *o, struct load_result *r) {
     memset(e, 0, sizeof *e);
+    bool is_shared = o->procs > 1;
     e->o = o;
     e->r = r;
     e->req_bytes = o->request_bytes;
-    e->last_sec = -1;
+    e->hi = o->threads;
     e->reqbuf = malloc(o->request_bytes * o->pipeline);
-    e->threads = calloc(o->threads, sizeof *e->threads);
+    e->threads = mem_alloc(o->threads * sizeof *e->threads, is_shared);
+    pthread_mutex_init(&e->lock, NULL);
     if (!e->reqbuf || !e->threads)
         return -ENOMEM;
+    for (unsigned i = 0; i < o->threads; i++)
+        e->threads[i].ep = -1;
     for (unsigned i = 0; i < o->pipeline; i++)
         memcpy(e->reqbuf + i * o->request_bytes, o->request, o->request_bytes);
     /* Without keep-alive every request leaves a TIME_WAIT socket behind: spread those too. */
@@ -107,28 +185,50 @@ static int engine_init(struct engine *e, const struct load_opts *o, struct load_
     if (o->is_loopback && !o->is_keepalive && e->src_addrs < 16)
         e->src_addrs = 16;
     e->src_addrs = e->src_addrs > 250 ? 250 : e->src_addrs;
-    pthread_mutex_init(&e->lock, NULL);
     if (hist_init(&e->so_far, 1, HIST_DEFAULT_HIGHEST, LOAD_SECOND_SIGFIGS) < 0)
         return -ENOMEM;
-    for (int i = 0; i < SECOND_SLOTS; i++) {
-        e->slots[i].index = -1;
-        if (hist_init(&e->slots[i].h, 1, HIST_DEFAULT_HIGHEST, LOAD_SECOND_SIGFIGS) < 0)
-            return -ENOMEM;
-    }
-    return 0;
+    return board_init(e, is_shared);
+}
+
+/* A thread's results, which the main thread (the parent, under --procs) merges: its
+ * statistics, and thread 0's sequences for the verdict. */
+static int results_alloc(struct thread *t, bool is_shared) {
+    const struct load_opts *o = t->o;
+    if ((is_shared ? load_stats_init_shared : load_stats_init)(&t->st) < 0)
+        return -ENOMEM;
+    if (t->index != 0)
+        return 0;
+    t->lats = mem_alloc(VERDICT_LAG1_MAX * sizeof *t->lats, is_shared);
+    bool wants_gaps = o->rate_per_s > 0 && o->arrival == SCHED_POISSON;
+    t->gaps = wants_gaps ? mem_alloc(VERDICT_AD_MAX_GAPS * sizeof *t->gaps, is_shared) : NULL;
+    return !t->lats || (wants_gaps && !t->gaps) ? -ENOMEM : 0;
+}
+
+static void results_free(struct thread *t, bool is_shared) {
+    load_stats_free(&t->st);
+    mem_free(t->lats, VERDICT_LAG1_MAX * sizeof *t->lats, is_shared);
+    mem_free(t->gaps, VERDICT_AD_MAX_GAPS * sizeof *t->gaps, is_shared);
 }
 
 static void engine_free(struct engine *e) {
-    for (unsigned i = 0; e->threads && i < e->o->threads; i++)
-        loop_free(&e->threads[i]);
-    for (int i = 0; i < SECOND_SLOTS; i++)
-        hist_free(&e->slots[i].h);
+    bool is_shared = e->o->procs > 1;
+    for (unsigned i = 0; e->threads && i < e->o->threads; i++) {
+        if (!is_shared) /* else the children's, gone with them */
+            loop_free(&e->threads[i]);
+        results_free(&e->threads[i], is_shared);
+    }
+    board_free(e, is_shared);
     hist_free(&e->so_far);
-    free(e->threads);
+    mem_free(e->threads, e->o->threads * sizeof *e->threads, is_shared);
     free(e->reqbuf);
+    free(e->pids);
+    if (e->sync)
+        procs_shm_free(e->sync, sizeof *e->sync);
     pthread_mutex_destroy(&e->lock);
 }
 
+/* Thread i of n gets share_of(-c, n, i) connections and of -n requests, and R/n of the rate
+ * at phase i/n: under --procs too, where n counts every process's threads. */
 static int threads_setup(struct engine *e) {
     const struct load_opts *o = e->o;
     unsigned n = o->threads;
@@ -138,9 +238,10 @@ static int threads_setup(struct engine *e) {
         t->o = o;
         t->index = i;
         t->ep = -1;
-        uint32_t conns = (uint32_t)(o->connections / n + (i < o->connections % n));
-        t->budget = o->requests ? o->requests / n + (i < o->requests % n) : UINT64_MAX;
-        if (loop_alloc(t, conns) < 0)
+        t->budget = o->requests ? share_of(o->requests, n, i) : UINT64_MAX;
+        if (results_alloc(t, o->procs > 1) < 0)
+            return -ENOMEM;
+        if (o->procs <= 1 && loop_alloc(t, (uint32_t)share_of(o->connections, n, i)) < 0)
             return -ENOMEM;
         if (o->rate_per_s > 0)
             sched_init(&t->sched, o->arrival, o->rate_per_s / n, (double)i / n,
@@ -176,11 +277,15 @@ static bool all_finished(const struct engine *e) {
     return true;
 }
 
-static void watch(struct engine *e) {
+/* Until every thread is done (or a --procs child failed: then -ECHILD, message in err). */
+static int watch(struct engine *e, char *err, size_t errlen) {
     uint64_t last_done = 0, last_ns = loop_now_ns(), last_print = last_ns;
+    int rc = 0;
     while (!all_finished(e)) {
         struct timespec ts = {0, 50000000};
         nanosleep(&ts, NULL);
+        if (e->pids && (rc = procs_poll(e, err, errlen)) < 0)
+            break;
         rows_collect(e);
         uint64_t now = loop_now_ns();
         if (e->o->is_progress && now - last_print >= 250000000ULL) {
@@ -190,6 +295,12 @@ static void watch(struct engine *e) {
     }
     if (e->o->is_progress)
         fputs("\r\033[K", stderr);
+    return rc;
+}
+
+static double *memdup(const double *p, size_t bytes) {
+    double *q = malloc(bytes ? bytes : 1);
+    return q ? memcpy(q, p, bytes) : NULL;
 }
 
 static void summarize(struct engine *e, struct load_result *r) {
@@ -215,10 +326,17 @@ static void summarize(struct engine *e, struct load_result *r) {
     }
     r->was_interrupted = loop_stop;
     struct thread *t0 = &e->threads[0]; /* the verdict's sequences: ownership moves to r */
-    r->gaps_us = t0->gaps;
     r->gap_count = t0->gap_count;
-    r->latencies_us = t0->lats;
     r->latency_count = t0->lat_count;
+    if (o->procs > 1) { /* copied out of the shared mapping, which engine_free unmaps */
+        r->gaps_us = t0->gaps ? memdup(t0->gaps, t0->gap_count * sizeof *t0->gaps) : NULL;
+        r->latencies_us = memdup(t0->lats, t0->lat_count * sizeof *t0->lats);
+        r->gap_count = r->gaps_us ? r->gap_count : 0;
+        r->latency_count = r->latencies_us ? r->latency_count : 0;
+        return;
+    }
+    r->gaps_us = t0->gaps;
+    r->latencies_us = t0->lats;
     t0->gaps = t0->lats = NULL;
 }
 
@@ -234,16 +352,19 @@ static int open_raw(struct engine *e, char *err, size_t errlen) {
     return 0;
 }
 
-static int start_threads(struct engine *e, unsigned *started) {
-    unsigned n = e->o->threads;
+int engine_spawn(struct engine *e, unsigned *started) {
+    unsigned n = e->hi - e->lo;
     pthread_barrier_init(&e->ready, NULL, n + 1);
     pthread_barrier_init(&e->go, NULL, n + 1);
     for (*started = 0; *started < n; (*started)++)
-        if (pthread_create(&e->threads[*started].tid, NULL, loop_thread_main,
-                           &e->threads[*started]))
+        if (pthread_create(&e->threads[e->lo + *started].tid, NULL, loop_thread_main,
+                           &e->threads[e->lo + *started]))
             return -EAGAIN;
-    pthread_barrier_wait(&e->ready);
-    /* A common start, 1 ms out (or at --start-at), so that every thread begins on time. */
+    return 0;
+}
+
+/* A common start, 1 ms out (or at --start-at), so that every thread begins on time. */
+void engine_pick_start(struct engine *e) {
     struct timespec wall;
     clock_gettime(CLOCK_REALTIME, &wall);
     uint64_t mono = loop_now_ns();
@@ -251,8 +372,36 @@ static int start_threads(struct engine *e, unsigned *started) {
     double wait_s = e->o->start_at_unix_s > now_s + 0.001 ? e->o->start_at_unix_s - now_s : 0.001;
     e->t0_ns = mono + (uint64_t)(wait_s * 1e9);
     e->r->start_unix_s = now_s + wait_s;
+}
+
+static int start_threads(struct engine *e, unsigned *started) {
+    int rc = engine_spawn(e, started);
+    if (rc < 0)
+        return rc;
+    pthread_barrier_wait(&e->ready);
+    engine_pick_start(e);
     pthread_barrier_wait(&e->go);
     return 0;
+}
+
+/* Starts the threads here, or in --procs children; then watches until they are done. */
+static int run_threads(struct engine *e, char *err, size_t errlen) {
+    if (e->o->procs > 1) {
+        int rc = procs_start(e, err, errlen);
+        if (rc == 0)
+            rc = watch(e, err, errlen);
+        int reaped = procs_reap(e, rc < 0, err, errlen);
+        return rc < 0 ? rc : reaped;
+    }
+    unsigned started = 0;
+    int rc = start_threads(e, &started);
+    if (rc == 0)
+        watch(e, err, errlen);
+    for (unsigned i = 0; i < started; i++)
+        pthread_join(e->threads[i].tid, NULL);
+    if (rc < 0)
+        snprintf(err, errlen, "cannot start threads");
+    return rc;
 }
 
 int engine_run(const struct load_opts *o, struct load_result *r, char *err, size_t errlen) {
@@ -272,22 +421,19 @@ int engine_run(const struct load_opts *o, struct load_result *r, char *err, size
     struct sigaction sa = {.sa_handler = on_sigint}, old_int, old_term;
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
-    unsigned started = 0;
-    rc = start_threads(&e, &started);
-    if (rc == 0)
-        watch(&e);
-    for (unsigned i = 0; i < started; i++)
-        pthread_join(e.threads[i].tid, NULL);
+    rc = run_threads(&e, err, errlen);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
-    rows_collect(&e);
-    summarize(&e, r);
+    if (rc == 0) {
+        rows_collect(&e);
+        summarize(&e, r);
+    }
     if (e.raw && e.raw != stdout)
         fclose(e.raw);
     else if (e.raw)
         fflush(stdout);
     engine_free(&e);
     if (rc < 0)
-        snprintf(err, errlen, "cannot start threads");
+        load_result_free(r);
     return rc;
 }

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 static int bits_for(int64_t v) { return 64 - __builtin_clzll((uint64_t)v | 1); }
 
@@ -49,9 +50,27 @@ int hist_init(struct hist *h, int64_t lowest, int64_t highest, int sigfigs) {
     return 0;
 }
 
-void hist_free(struct hist *h) {
+/* The counts array moves to a shared anonymous mapping, which fork() does not copy: the
+ * children's recordings are the parent's (load --procs). Pages are touched only when used. */
+int hist_init_shared(struct hist *h, int64_t lowest, int64_t highest, int sigfigs) {
+    int rc = hist_init(h, lowest, highest, sigfigs);
+    if (rc < 0)
+        return rc;
     free(h->counts);
+    size_t bytes = (size_t)h->counts_len * sizeof *h->counts;
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    h->counts = p == MAP_FAILED ? NULL : p;
+    h->is_shared = h->counts != NULL;
+    return h->counts ? 0 : -ENOMEM;
+}
+
+void hist_free(struct hist *h) {
+    if (h->is_shared && h->counts)
+        munmap(h->counts, (size_t)h->counts_len * sizeof *h->counts);
+    else
+        free(h->counts);
     h->counts = NULL;
+    h->is_shared = false;
 }
 
 void hist_reset(struct hist *h) {

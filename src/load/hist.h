@@ -30,6 +30,7 @@ struct hist {
     int64_t min, max;
     double mean; /* running mean (Welford), exact to double precision */
     double m2;   /* sum of squared deviations from the mean (Welford/Chan) */
+    bool is_shared; /* counts in a MAP_SHARED mapping (hist_init_shared) */
 };
 
 /* One populated bucket, as produced by hist_next(): `count` values v with lo <= v <= hi. */
@@ -43,6 +44,11 @@ struct hist_iter {
 /* Sets up an empty histogram. Returns 0, -EINVAL for a bad configuration or -ENOMEM.
  * The histogram owns its counts array until hist_free(). */
 int hist_init(struct hist *h, int64_t lowest, int64_t highest, int sigfigs);
+
+/* As hist_init, with the counts array in a MAP_SHARED anonymous mapping, so that processes
+ * forked afterwards record into the same counts (the struct itself must be shared too for its
+ * totals to be). 0, -EINVAL or -ENOMEM. */
+int hist_init_shared(struct hist *h, int64_t lowest, int64_t highest, int sigfigs);
 
 /* Frees the counts array; the struct may be hist_init'ed again. NULL counts is fine. */
 void hist_free(struct hist *h);

@@ -34,6 +34,9 @@ static const char usage_text[] =
     "Load:\n"
     "  -c, --connections <N>   connections at most (default 64)\n"
     "  -t, --threads <N>       threads, each with its own event loop (default 1)\n"
+    "      --procs <N>         spread the threads (at least N) over N processes, each with\n"
+    "                          its share of -c, -R and -n; for more connections than one\n"
+    "                          process may open (RLIMIT_NOFILE) (default 1)\n"
     "  -R, --rate <R>          open loop at R requests/s in all (default: closed loop)\n"
     "      --arrival <A>       open-loop arrivals: constant or poisson (default constant)\n"
     "      --seed <N>          seed of the poisson schedule (default 1)\n"
@@ -89,6 +92,7 @@ static const char usage_text[] =
     "  srvlab load -c 100 -d 30s http://127.0.0.1:8080/\n"
     "  srvlab load -R 20k -c 200 -t 2 --arrival poisson -d 30s http://127.0.0.1:8080/\n"
     "  srvlab load -n 100 --interval 1s http://127.0.0.1:8080/\n"
+    "  srvlab load --procs 6 -c 100k --think 1s -d 20s http://127.0.0.1:8080/\n"
     "  srvlab load -R 1000 --slo 'p99<10ms,errors<0.1%' --json out.json http://127.0.0.1:8080/\n"
     "  srvlab load --search 'p99<10ms' -R 500 -d 5s http://127.0.0.1:8080/\n";
 
@@ -96,12 +100,13 @@ enum {
     OPT_ARRIVAL = 256, OPT_SEED, OPT_CLOSED, OPT_THINK, OPT_PIPELINE, OPT_NO_KEEPALIVE,
     OPT_WARMUP, OPT_TIMEOUT, OPT_INTERVAL, OPT_BODY, OPT_HTTP10, OPT_JSON, OPT_HGRM, OPT_CSV,
     OPT_RAW, OPT_SLO, OPT_SPIN, OPT_RAMP, OPT_SEARCH, OPT_SEARCH_MAX,
-    OPT_START_AT, OPT_SERVER_METRICS
+    OPT_START_AT, OPT_SERVER_METRICS, OPT_PROCS
 };
 
 static const struct option long_opts[] = {
     {"connections", required_argument, NULL, 'c'},
     {"threads", required_argument, NULL, 't'},
+    {"procs", required_argument, NULL, OPT_PROCS},
     {"rate", required_argument, NULL, 'R'},
     {"arrival", required_argument, NULL, OPT_ARRIVAL},
     {"seed", required_argument, NULL, OPT_SEED},
@@ -154,6 +159,7 @@ static void set_defaults(struct load_opts *o) {
     memset(o, 0, sizeof *o);
     o->connections = DEFAULT_CONNECTIONS;
     o->threads = 1;
+    o->procs = 1;
     o->arrival = SCHED_CONSTANT;
     o->seed = 1;
     o->duration_us = DEFAULT_DURATION_US;
@@ -233,6 +239,11 @@ static int parse_size_opt(int c, const char *arg, struct load_opts *o, struct cl
         if (parse_count("-t", arg, &v, 256) < 0)
             return -EINVAL;
         o->threads = (unsigned)v;
+        return 0;
+    case OPT_PROCS:
+        if (parse_count("--procs", arg, &v, LOAD_MAX_PROCS) < 0)
+            return -EINVAL;
+        o->procs = (unsigned)v;
         return 0;
     case OPT_PIPELINE:
         if (parse_count("--pipeline", arg, &v, 1024) < 0)
@@ -368,8 +379,21 @@ static int check_search(struct load_opts *o, const struct cli *cli) {
     return 0;
 }
 
+/* --procs N: N processes run max(-t, N) threads in all, process p share_of(threads, N, p) of
+ * them; what each thread gets (connections, -n, rate) does not depend on the process. */
+static int check_procs(struct load_opts *o) {
+    if (o->procs <= 1)
+        return 0;
+    if (o->interval_us || o->raw_path)
+        return usage_error("--procs does not go with --interval or --raw (one process "
+                           "prints those)");
+    if (o->threads < o->procs)
+        o->threads = o->procs;
+    return 0;
+}
+
 static int check_combinations(struct load_opts *o, const struct cli *cli) {
-    if (check_search(o, cli) < 0)
+    if (check_search(o, cli) < 0 || check_procs(o) < 0)
         return -EINVAL;
     if (cli->is_closed && o->rate_per_s > 0)
         return usage_error("--closed and --rate contradict each other");
@@ -378,7 +402,8 @@ static int check_combinations(struct load_opts *o, const struct cli *cli) {
     if (check_sampling(o, cli) < 0)
         return -EINVAL;
     if (o->threads > o->connections)
-        return usage_error("-t %u is more than the %llu connections (-c)", o->threads,
+        return usage_error("-t %u%s is more than the %llu connections (-c)", o->threads,
+                           o->procs > 1 ? " (at least --procs)" : "",
                            (unsigned long long)o->connections);
     if (o->pipeline > 1 && !o->is_keepalive)
         return usage_error("--pipeline needs keep-alive; drop --no-keepalive");

@@ -48,21 +48,21 @@ static int sys_epoll_wait(int ep, struct epoll_event *evs, int max, const struct
  * turns a second into a row once every thread has moved past it. ------------------------ */
 
 static void sec_flush(struct thread *t, int64_t next_index) {
-    struct engine *e = t->e;
+    struct sec_board *b = t->e->board;
     if (t->sec.index >= 0) {
-        pthread_mutex_lock(&e->lock);
-        struct sec_acc *slot = &e->slots[t->sec.index % SECOND_SLOTS];
+        board_lock(b);
+        struct sec_acc *slot = &b->slots[t->sec.index % SECOND_SLOTS];
         if (slot->index == -1)
             slot->index = t->sec.index;
-        if (t->sec.index > e->last_sec)
-            e->last_sec = t->sec.index;
+        if (t->sec.index > b->last_sec)
+            b->last_sec = t->sec.index;
         if (slot->index == t->sec.index) { /* else the main thread fell 16 s behind: drop */
             slot->sent += t->sec.sent;
             slot->completed += t->sec.completed;
             slot->errors += t->sec.errors;
             hist_merge(&slot->h, &t->sec.h);
         }
-        pthread_mutex_unlock(&e->lock);
+        pthread_mutex_unlock(&b->lock);
     }
     t->sec.sent = t->sec.completed = t->sec.errors = 0;
     hist_reset(&t->sec.h);
@@ -784,15 +784,7 @@ int loop_alloc(struct thread *t, uint32_t conns) {
     t->ep = epoll_create1(EPOLL_CLOEXEC);
     if (!t->conns || !t->rings || !t->heap || !t->rbuf || (o->raw_path && !t->raw_buf) || t->ep < 0)
         return -ENOMEM;
-    if (t->index == 0) {
-        t->lats = malloc(VERDICT_LAG1_MAX * sizeof *t->lats);
-        bool wants_gaps = o->rate_per_s > 0 && o->arrival == SCHED_POISSON;
-        t->gaps = wants_gaps ? malloc(VERDICT_AD_MAX_GAPS * sizeof *t->gaps) : NULL;
-        if (!t->lats || (wants_gaps && !t->gaps))
-            return -ENOMEM;
-    }
-    if (load_stats_init(&t->st) < 0 ||
-        hist_init(&t->sec.h, 1, HIST_DEFAULT_HIGHEST, LOAD_SECOND_SIGFIGS) < 0)
+    if (hist_init(&t->sec.h, 1, HIST_DEFAULT_HIGHEST, LOAD_SECOND_SIGFIGS) < 0)
         return -ENOMEM;
     for (uint32_t i = conns; i-- > 0;) {
         struct conn *c = &t->conns[i];
@@ -814,11 +806,8 @@ void loop_free(struct thread *t) {
     free(t->heap);
     free(t->rbuf);
     free(t->raw_buf);
-    free(t->gaps);
-    free(t->lats);
     if (t->ep >= 0)
         close(t->ep);
-    load_stats_free(&t->st);
     hist_free(&t->sec.h);
 }
 

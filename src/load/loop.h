@@ -3,6 +3,7 @@
 #ifndef SRVLAB_LOOP_H
 #define SRVLAB_LOOP_H
 
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -59,6 +60,13 @@ struct sec_acc {
     struct hist h;
 };
 
+/* The per-second slots threads flush into; in MAP_SHARED memory under --procs. */
+struct sec_board {
+    pthread_mutex_t lock; /* process-shared and robust under --procs */
+    struct sec_acc slots[SECOND_SLOTS];
+    int64_t last_sec; /* the latest second any thread flushed */
+};
+
 struct engine;
 
 struct thread {
@@ -101,22 +109,40 @@ struct thread {
     size_t raw_len;
 };
 
+/* --procs: the start handshake, in MAP_SHARED memory. */
+struct procs_sync {
+    int ready;     /* processes whose threads wait for the start (atomic) */
+    int go;        /* set by the parent once t0_ns is set (atomic) */
+    uint64_t t0_ns;
+};
+
 struct engine {
     const struct load_opts *o;
-    struct thread *threads;
+    struct thread *threads; /* all o->threads; in MAP_SHARED memory under --procs */
     char *reqbuf; /* --pipeline copies of the request, so a batch is one write */
     size_t req_bytes;
     uint64_t t0_ns;
     unsigned src_addrs;
+    unsigned lo, hi; /* the threads this process runs: all, or a --procs child's share */
     pthread_barrier_t ready, go;
-    pthread_mutex_t lock; /* guards slots, rows and the raw file */
-    struct sec_acc slots[SECOND_SLOTS];
+    pthread_mutex_t lock; /* guards the raw file */
+    struct sec_board *board;
     struct hist so_far; /* every finished second merged: the progress line's p99 */
     struct load_result *r;
     int64_t next_row;
-    int64_t last_sec; /* the latest second any thread flushed */
     FILE *raw;
+    /* --procs (o->procs > 1): the children, the handshake, whether SIGINT was passed on. */
+    pid_t *pids;
+    struct procs_sync *sync;
+    bool is_stop_forwarded;
 };
+
+/* Locks the board; a --procs child that died holding the lock leaves it to the next owner
+ * (the run fails anyway, but the parent must not hang). */
+static inline void board_lock(struct sec_board *b) {
+    if (pthread_mutex_lock(&b->lock) == EOWNERDEAD)
+        pthread_mutex_consistent(&b->lock);
+}
 
 
 /* Set by SIGINT/SIGTERM (engine.c); every loop stops sending and ends at once. */
@@ -125,13 +151,34 @@ extern volatile sig_atomic_t loop_stop;
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t loop_now_ns(void);
 
-/* Allocates a thread's connections, rings, buffers, epoll instance and statistics (t->e, t->o
- * and t->index set by the caller). Returns 0 or -ENOMEM; loop_free() releases what was made. */
+/* Allocates a thread's connections, rings, buffers, epoll instance and per-second histogram
+ * (t->e, t->o and t->index set by the caller; its results, t->st and thread 0's verdict
+ * sequences, are engine.c's). Returns 0 or -ENOMEM; loop_free() releases what was made. */
 int loop_alloc(struct thread *t, uint32_t conns);
 void loop_free(struct thread *t);
 
 /* pthread entry: waits at the engine's barriers, runs until the run is over, flushes its last
  * second and raw lines, and sets t->is_finished. */
 void *loop_thread_main(void *arg);
+
+/* engine.c, for procs.c. Creates the threads [e->lo, e->hi) (their barriers counting one more,
+ * the caller); *started says how many were made. 0 or -EAGAIN. */
+int engine_spawn(struct engine *e, unsigned *started);
+/* Sets e->t0_ns and e->r->start_unix_s: 1 ms from now, or --start-at. */
+void engine_pick_start(struct engine *e);
+
+/* procs.c: --procs. Memory shared with processes forked later (zeroed), and its release. */
+void *procs_shm_alloc(size_t bytes);
+void procs_shm_free(void *p, size_t bytes);
+/* Forks o->procs children, each running its share of the threads (loop_alloc'ed there); waits
+ * until all are ready, sets the common start and lets them go. 0, or -errno with err set (the
+ * children made are killed and reaped). */
+int procs_start(struct engine *e, char *err, size_t errlen);
+/* While the run goes on: passes a SIGINT/SIGTERM on to the children, and notices a child that
+ * died. 0, or -ECHILD with err set. */
+int procs_poll(struct engine *e, char *err, size_t errlen);
+/* Waits for every child (killing them first when is_kill); 0 when all exited 0, else -ECHILD
+ * with err set (unless err already holds a message). */
+int procs_reap(struct engine *e, bool is_kill, char *err, size_t errlen);
 
 #endif

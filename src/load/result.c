@@ -10,14 +10,19 @@ const char *const load_err_names[LOAD_ERR_KINDS] = {
     "connect", "reset", "closed", "read", "write", "timeout", "parse", "http_4xx", "http_5xx",
     "unsent"};
 
-int load_stats_init(struct load_stats *s) {
+static int stats_init(struct load_stats *s, bool is_shared) {
     memset(s, 0, sizeof *s);
     struct hist *hs[] = {&s->latency, &s->service, &s->queue, &s->connect, &s->ttfb, &s->send_lag};
     for (size_t i = 0; i < sizeof hs / sizeof hs[0]; i++)
-        if (hist_init(hs[i], 1, HIST_DEFAULT_HIGHEST, HIST_DEFAULT_SIGFIGS) < 0)
+        if ((is_shared ? hist_init_shared : hist_init)(hs[i], 1, HIST_DEFAULT_HIGHEST,
+                                                       HIST_DEFAULT_SIGFIGS) < 0)
             return -ENOMEM;
     return 0;
 }
+
+int load_stats_init(struct load_stats *s) { return stats_init(s, false); }
+
+int load_stats_init_shared(struct load_stats *s) { return stats_init(s, true); }
 
 void load_stats_free(struct load_stats *s) {
     struct hist *hs[] = {&s->latency, &s->service, &s->queue, &s->connect, &s->ttfb, &s->send_lag};
