@@ -22,6 +22,22 @@
 #include "net/sock.h"
 #include "serve/arch.h"
 
+/* valgrind's client requests (no-ops outside valgrind): the kernel fills our receive buffers
+ * behind valgrind's back, so each completion says which bytes are now defined. The rest of
+ * what the kernel writes valgrind already takes as defined: the SQ and CQ rings are mmap()ed
+ * from the ring fd, the buffer ring is our zeroed mapping the kernel only reads, and accept
+ * is given no address to fill. */
+#if defined(__has_include)
+#if __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
+#define HAVE_VALGRIND 1
+#endif
+#endif
+#ifndef HAVE_VALGRIND
+#define RUNNING_ON_VALGRIND 0
+#define VALGRIND_MAKE_MEM_DEFINED(p, n) ((void)0)
+#endif
+
 #define SQ_ENTRIES 4096u
 #define CQ_ENTRIES (SQ_ENTRIES * 4) /* multishot requests post more completions than SQEs */
 #define BUF_COUNT 1024u             /* provided receive buffers, shared by all connections */
@@ -58,6 +74,7 @@ struct uloop {
     struct srv *srv;
     int listen_fd;
     bool is_accepting, is_accept_armed, has_stopped;
+    bool is_wait_polled; /* wait in poll(2), not in io_uring_enter (under valgrind) */
     struct io_uring_buf_ring *br;
     char *bufs;
     struct uconn **by_fd; /* live connections by fd, for the timeout scan */
@@ -339,6 +356,8 @@ static void on_recv(struct uloop *l, struct uconn *uc, struct io_uring_cqe *cqe)
     if (cqe->flags & IORING_CQE_F_BUFFER) {
         unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
         const char *data = l->bufs + (size_t)bid * BUF_BYTES;
+        if (cqe->res > 0)
+            VALGRIND_MAKE_MEM_DEFINED(data, (size_t)cqe->res); /* the kernel wrote them */
         if (cqe->res > 0 && !(uc->flags & U_CLOSING))
             on_data(l, uc, data, (size_t)cqe->res); /* copied out: the buffer can go back */
         recycle(l, bid);
@@ -485,7 +504,9 @@ static void on_cqe(struct uloop *l, struct io_uring_cqe *cqe) {
 /* ---- setup and the loop ---------------------------------------------------------------- */
 
 /* Ring flags, best first: DEFER_TASKRUN (6.1) runs completion work only when we wait,
- * COOP_TASKRUN (5.19) at least avoids interrupting us with IPIs. */
+ * COOP_TASKRUN (5.19) at least avoids interrupting us with IPIs. A loop that waits in poll(2)
+ * (under valgrind) starts at COOP_TASKRUN: deferred work waits for an io_uring_enter that
+ * waits, and with DEFER_TASKRUN such a loop never saw a completion. */
 static int ring_init(struct uloop *l) {
     static const unsigned tries[] = {
         IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
@@ -493,7 +514,8 @@ static int ring_init(struct uloop *l) {
         0,
     };
     int rc = -EINVAL;
-    for (size_t i = 0; i < sizeof tries / sizeof tries[0] && rc == -EINVAL; i++) {
+    size_t first = l->is_wait_polled ? 1 : 0;
+    for (size_t i = first; i < sizeof tries / sizeof tries[0] && rc == -EINVAL; i++) {
         struct io_uring_params p = {
             .flags = IORING_SETUP_SUBMIT_ALL | IORING_SETUP_CQSIZE | tries[i],
             .cq_entries = CQ_ENTRIES,
@@ -576,6 +598,7 @@ static struct uloop *loop_new(struct srv *srv, int listen_fd, char *err, int *rc
         return NULL;
     }
     l->srv = srv;
+    l->is_wait_polled = RUNNING_ON_VALGRIND;
     l->listen_fd = listen_fd;
     l->max_fd = -1;
     l->nfd = srv->nofile > 0 ? (int)srv->nofile : 1024;
@@ -596,6 +619,22 @@ static struct uloop *loop_new(struct srv *srv, int listen_fd, char *err, int *rc
     return l;
 }
 
+/* Submits what is queued and waits for a completion. valgrind 3.19 runs io_uring_enter as a
+ * syscall that cannot block: while it waits, valgrind's lock stays held and every signal
+ * blocked, so the other loops' threads and SIGTERM wait with it. There we submit without
+ * waiting and sleep in poll(2) on the ring fd instead, which valgrind lets block. */
+static int submit_and_wait(struct uloop *l) {
+    if (!l->is_wait_polled)
+        return io_uring_submit_and_wait(&l->ring, 1);
+    int rc = io_uring_submit(&l->ring);
+    if (rc < 0 || io_uring_cq_ready(&l->ring) > 0)
+        return rc;
+    struct pollfd pfd = {.fd = l->ring.ring_fd, .events = POLLIN};
+    if (poll(&pfd, 1, -1) < 0)
+        return -errno;
+    return io_uring_get_events(&l->ring); /* flushes completion work; never waits */
+}
+
 static int loop_run(struct uloop *l) {
     l->tick_ts = (struct __kernel_timespec){.tv_nsec = TICK_US * 1000};
     l->is_accepting = true;
@@ -609,7 +648,7 @@ static int loop_run(struct uloop *l) {
              (l->nclosing == 0 || (give_up_us && l->now_us > give_up_us)))) {
         if (l->has_stopped && l->nconns == 0 && !give_up_us)
             give_up_us = l->now_us + 1000000;
-        int rc = io_uring_submit_and_wait(&l->ring, 1);
+        int rc = submit_and_wait(l);
         l->nts = 0;
         if (rc < 0 && rc != -EINTR && rc != -ETIME && rc != -EBUSY)
             return rc;
@@ -644,6 +683,9 @@ static void *thread_main(void *arg) {
 
 static int run(struct srv *srv) {
     int rc, nthreads = srv->opts->threads > 0 ? srv->opts->threads : 1;
+    if (RUNNING_ON_VALGRIND)
+        srv_log(srv, "uring: under valgrind: waiting in poll(2), not io_uring_enter, and no "
+                     "DEFER_TASKRUN (see docs/reliability.md)");
     struct uloop *l = loop_new(srv, srv->listen_fd, srv->err, &rc);
     if (!l)
         return rc;
