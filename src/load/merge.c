@@ -230,8 +230,7 @@ static int merge_seconds(struct run *d, const struct run *s) {
 /* Adds s into d (d holds the first run on entry). Rates and counts add; the window is the
  * longest run's; the options describe the union (connections and threads add). */
 static int merge_into(struct run *d, const struct run *s) {
-    load_stats_merge(&d->st, &s->st);
-    d->st.max_conns += s->st.max_conns;
+    load_stats_merge(&d->st, &s->st); /* max_conns too: each run's peak, summed */
     d->o.rate_per_s += s->o.rate_per_s;
     d->o.connections += s->o.connections;
     d->o.threads += s->o.threads;

@@ -46,6 +46,9 @@ expect_eq "merged latency, service and queue histograms count all 2400 (buckets 
 expect_eq "per-second rows add up to 2400 completed" 2400 \
     "$(awk -F, 'NR > 1 { n += $3 } END { print n }' "$E2E_TMP/m.csv")"
 expect_eq "all 12 connections used" 12 "$(json "$E2E_TMP/m.json" 'd["connections_used_max"]')"
+"$SRVLAB" merge --json "$E2E_TMP/mm.json" "$E2E_TMP/m.json" "$E2E_TMP/m.json" >/dev/null 2>&1
+expect_eq "srvlab merge of two such runs: 4800 requests, 24 connections at most" "4800 24" \
+    "$(json "$E2E_TMP/mm.json" 'str(d["requests"]) + " " + str(d["connections_used_max"])')"
 
 # ---- Open loop: the processes' schedules add up to the rate -----------------------------
 load --procs 2 -R 2000 -c 40 -d 2s --json "$E2E_TMP/r.json" "$SRV_URL/"
