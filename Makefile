@@ -105,7 +105,7 @@ asan:
 	@$(MAKE) --no-print-directory SAN=address,undefined BUILD=build/asan BIN=srvlab-asan
 
 valgrind: $(BIN)
-	@bash tests/valgrind.sh
+	@SRVLAB=$(abspath $(BIN)) bash tests/valgrind.sh
 
 format:
 	clang-format -i $(SRCS) $(wildcard src/*.h src/*/*.h) $(TSRCS)
@@ -139,4 +139,4 @@ fuzz: $(FUZZ_BUILD)/fuzz_conn
 
 # Soak (scripts/soak.sh, not part of make test): SOAK_REQUESTS=100000 for the short version.
 soak: $(BIN)
-	@bash scripts/soak.sh
+	@SRVLAB=$(abspath $(BIN)) bash scripts/soak.sh
