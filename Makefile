@@ -92,7 +92,8 @@ demo: deps
 	@$(MAKE) --no-print-directory $(BIN)
 	@bash scripts/demo.sh
 
-bench: deps
+bench:
+	@bash scripts/deps.sh --bench
 	@$(MAKE) --no-print-directory $(BIN)
 	@bash bench/run.sh
 
