@@ -98,6 +98,18 @@ ws=$(workers "$SRV_PID")
 term_wait "$SRV_PID"
 check "then SIGTERM: exit 0, no worker left" exited 0 $ws
 
+# A worker that cannot start (here: 6 descriptors leave green no room for its second
+# scheduler's listener) is not replaced: the master stops the others and exits with its status.
+(ulimit -n 6 && exec "$SRVLAB" serve --arch green --threads 2 --procs 2 --port 0 -q) \
+    >/dev/null 2>"$E2E_TMP/nostart.err" </dev/null
+rc=$?
+if grep -q 'listen on' "$E2E_TMP/nostart.err"; then
+    skip "worker that cannot start (the master itself had no descriptor left here)"
+else
+    check "a worker that cannot start: reported, not replaced, exit 1 (got $rc)" \
+        [ "$rc" = 1 -a "$(grep -c 'cannot start is not replaced' "$E2E_TMP/nostart.err")" = 1 ]
+fi
+
 # Drain: a request in flight at SIGTERM is answered; a second SIGTERM exits at once (status 1)
 # and takes the workers along.
 start_srvlab epoll --procs 2 -q
