@@ -162,7 +162,8 @@ static void on_worker_exit(struct master *m, int i, pid_t pid, int status) {
         return;
     }
     if (m->w[i].is_replacement && now_us() - m->w[i].started_us < CRASH_LOOP_US) {
-        fprintf(stderr, "srvlab serve: stopping: worker %d's replacement died within a second\n", i);
+        fprintf(stderr, "srvlab serve: stopping: worker %d, a replacement, died within a second\n",
+                (int)pid);
         fail(m, 1);
         return;
     }
@@ -216,7 +217,8 @@ static struct timespec wait_time(const struct master *m) {
     if (m->kill_at_us && m->kill_at_us < until)
         until = m->kill_at_us;
     uint64_t us = until > now ? until - now : 0;
-    return (struct timespec){.tv_sec = (time_t)(us / 1000000), .tv_nsec = (long)(us % 1000000) * 1000};
+    return (struct timespec){.tv_sec = (time_t)(us / 1000000),
+                             .tv_nsec = (long)(us % 1000000) * 1000};
 }
 
 static int master_loop(struct master *m) {
