@@ -68,10 +68,12 @@ static void next_response(struct respparse *r) {
  * 1xx/204/304, HTTP/1.0, a partial response, an odd header) goes to libhttp-parser from the
  * same first byte, so the fast path can only decline, never decide differently. ----------- */
 
-static bool is_name(const char *line, size_t n, const char *name) {
-    size_t k = strlen(name);
+/* name is lower case; line's n bytes start with "Name:" in any case. */
+static bool is_name(const char *line, size_t n, const char *name, size_t k) {
     return n > k && line[k] == ':' && !strncasecmp(line, name, k);
 }
+
+#define IS_NAME(line, n, lit) is_name(line, n, lit, sizeof lit - 1)
 
 static const char *skip_ows(const char *p, const char *end) {
     while (p < end && (*p == ' ' || *p == '\t'))
@@ -85,9 +87,12 @@ static bool fast_header(const char *line, const char *end, long *length, bool *i
     for (const char *p = line; p < end; p++)
         if ((unsigned char)*p < 0x20 && *p != '\t')
             return false;
-    if (is_name(line, n, "Transfer-Encoding") || line[0] == ' ' || line[0] == '\t')
+    char first = (char)(line[0] | 0x20); /* only names starting with c or t matter here */
+    if (line[0] == ' ' || line[0] == '\t' || (first == 't' && IS_NAME(line, n, "transfer-encoding")))
         return false;
-    if (is_name(line, n, "Content-Length")) {
+    if (first != 'c')
+        return true;
+    if (IS_NAME(line, n, "content-length")) {
         const char *p = skip_ows(line + 15, end);
         long v = 0;
         if (*length >= 0 || p == end)
@@ -97,7 +102,7 @@ static bool fast_header(const char *line, const char *end, long *length, bool *i
         if (skip_ows(p, end) != end)
             return false;
         *length = v;
-    } else if (is_name(line, n, "Connection")) {
+    } else if (IS_NAME(line, n, "connection")) {
         const char *p = skip_ows(line + 11, end);
         if ((size_t)(end - p) >= 5 && !strncasecmp(p, "close", 5))
             *is_close = true;
@@ -109,9 +114,14 @@ static bool fast_header(const char *line, const char *end, long *length, bool *i
 
 /* The CRLF CRLF that ends the header section, or NULL. */
 static const char *find_blank_line(const char *p, const char *end) {
-    for (; end - p >= 4; p++)
-        if (p[0] == '\r' && p[1] == '\n' && p[2] == '\r' && p[3] == '\n')
+    while (end - p >= 4) {
+        p = memchr(p, '\r', (size_t)(end - p - 3));
+        if (!p)
+            return NULL;
+        if (p[1] == '\n' && p[2] == '\r' && p[3] == '\n')
             return p;
+        p++;
+    }
     return NULL;
 }
 
