@@ -33,7 +33,7 @@ static struct {
     struct shard *shards;
     int64_t queue_len;
     int arrival_source;
-    unsigned next_shard;
+    unsigned *next_shard; /* in the shared mapping: worker processes (--procs) take turns too */
 } M;
 
 static __thread struct shard *my_shard;
@@ -43,13 +43,14 @@ int metrics_init(bool is_enabled) {
     if (hist_init(&M.layout, 1, HIGHEST_NS, SIGFIGS) < 0)
         return -ENOMEM;
     size_t per = (size_t)M.layout.counts_len * sizeof(uint64_t);
-    size_t len = NSHARDS * sizeof(struct shard) + NSHARDS * 2 * per + 64;
+    size_t len = NSHARDS * sizeof(struct shard) + NSHARDS * 2 * per + 64; /* + open, next */
     char *mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (mem == MAP_FAILED)
         return -ENOMEM;
     M.shards = (struct shard *)mem;
     char *counts = mem + NSHARDS * sizeof(struct shard);
     M.open_conns = (int64_t *)(counts + NSHARDS * 2 * per);
+    M.next_shard = (unsigned *)(M.open_conns + 1);
     for (int i = 0; i < NSHARDS; i++) {
         M.shards[i].queue_counts = (uint64_t *)(counts + (size_t)(2 * i) * per);
         M.shards[i].service_counts = (uint64_t *)(counts + (size_t)(2 * i + 1) * per);
@@ -71,7 +72,7 @@ uint64_t metrics_now_ns(void) {
 static struct shard *shard(void) {
     if (my_shard || !M.is_enabled || !M.shards)
         return my_shard;
-    unsigned i = __atomic_fetch_add(&M.next_shard, 1, __ATOMIC_RELAXED);
+    unsigned i = __atomic_fetch_add(M.next_shard, 1, __ATOMIC_RELAXED);
     my_shard = &M.shards[i % NSHARDS];
     return my_shard;
 }
