@@ -19,18 +19,8 @@ IDLE_CONNS=${IDLE_CONNS:-5000}
 REPS=${REPS:-5}
 PARTS=${PARTS:-"switch throughput idle_rss"}
 if [ "${1:-}" = --quick ]; then ROUNDS=1; DURATION=2s; IDLE_CONNS=2000; REPS=2; fi
-TMP=$(mktemp -d /tmp/srvlab-bench-fiber.XXXXXX)
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-    sleep 0.3
-    for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
-    wait 2>/dev/null
-    rm -rf "$TMP"
-}
-trap cleanup EXIT INT TERM
-
-median() { sort -g | awk '{a[NR]=$1} END {print (NR ? a[int((NR+1)/2)] : 0)}'; }
+. bench/lib.sh
+bench_init fiber
 
 # ---- switch ----------------------------------------------------------------------------------
 switch_part() {
@@ -51,42 +41,13 @@ switch_part() {
 }
 
 # ---- throughput ------------------------------------------------------------------------------
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-wait_port() {
-    for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done
-    return 1
-}
-# start PORT CPUS ARCH [options]: sets PID.
-start() {
-    local port=$1 cpus=$2 pin=()
-    shift 2
-    [ -n "$cpus" ] && pin=(taskset -c "$cpus")
-    "${pin[@]}" "$SRVLAB" serve -q --port "$port" --arch "$@" >/dev/null 2>&1 &
-    PID=$!
-    PIDS+=("$PID")
-    wait_port "$port"
-}
-stop() { kill -TERM "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
-
-HZ=$(getconf CLK_TCK)
-# utime+stime of the server in clock ticks (/proc/PID/stat sums its threads).
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-
-# rate ARCH [options]: "requests/s requests-per-server-CPU-second" of one pinned run. The second
-# figure does not care whether another job shared the server's core.
+# rate ARCH [options]: "requests/s p99_ms requests-per-server-CPU-second" of one pinned run.
 rate() {
-    local port out c0 c1
+    local port
     port=$(free_port)
-    start "$port" 0 "$@" || { echo "0 0"; return; }
-    taskset -c 1 wrk -t1 -c"$CONNS" -d1s "http://127.0.0.1:$port/" >/dev/null # warm-up
-    c0=$(cpu_ticks "$PID")
-    out=$(taskset -c 1 wrk -t1 -c"$CONNS" -d"$DURATION" "http://127.0.0.1:$port/")
-    c1=$(cpu_ticks "$PID")
+    start_srvlab "$port" 0 --arch "$@" || { echo "0 0 0"; return; }
+    wrk_measure "$PID" "$port" 1
     stop "$PID"
-    awk -v t=$((c1 - c0)) -v hz="$HZ" '/requests in/ {r = $1} /^Requests\/sec/ {s = $2}
-        END {printf "%s %.0f\n", s, t ? r * hz / t : 0}' <<<"$out"
 }
 
 throughput_part() {
@@ -98,7 +59,7 @@ throughput_part() {
     done
     local e g ec gc
     e=$(cut -d' ' -f1 "$TMP/epoll" | median); g=$(cut -d' ' -f1 "$TMP/green" | median)
-    ec=$(cut -d' ' -f2 "$TMP/epoll" | median); gc=$(cut -d' ' -f2 "$TMP/green" | median)
+    ec=$(cut -d' ' -f3 "$TMP/epoll" | median); gc=$(cut -d' ' -f3 "$TMP/green" | median)
     echo "### Hello world on one core (wrk -t1 -c$CONNS on CPU 1, server on CPU 0," \
         "median of $ROUNDS x $DURATION)"
     echo
@@ -112,19 +73,17 @@ throughput_part() {
 }
 
 # ---- idle RSS --------------------------------------------------------------------------------
-rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
-
 # idle_rss ARCH: bytes of server RSS per idle keep-alive connection (IDLE_CONNS of them).
 idle_rss() {
     local port r0 r1 client go="$TMP/go.$1"
     port=$(free_port)
-    start "$port" "" "$1" || { echo "? ?"; return; }
-    r0=$(rss_kib "$PID")
+    start_srvlab "$port" "" --arch "$1" || { echo "? ?"; return; }
+    r0=$(rss_kb "$PID")
     python3 tests/e2e/idleconns.py "$port" "$IDLE_CONNS" --go-file "$go" --timeout 120 \
         >"$TMP/idle.$1" 2>&1 &
     client=$!
     for _ in $(seq 1 1200); do grep -q '^ready' "$TMP/idle.$1" && break; sleep 0.1; done
-    r1=$(rss_kib "$PID")
+    r1=$(rss_kb "$PID")
     touch "$go"
     wait "$client"
     stop "$PID"

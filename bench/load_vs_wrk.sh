@@ -24,36 +24,14 @@ MEM_DURATION=${MEM_DURATION:-60s}
 PARTS=${PARTS:-"efficiency accuracy memory"}
 OUT=${OUT:-}
 if [ "${1:-}" = --quick ]; then ROUNDS=1; DURATION=2; MEM_DURATION=10s; fi
-TMP=$(mktemp -d /tmp/srvlab-bench-load.XXXXXX)
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-    sleep 0.3
-    for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
-    wait 2>/dev/null
-    rm -rf "$TMP"
-}
-trap cleanup EXIT INT TERM
+. bench/lib.sh
+bench_init load
 
 say() { echo "$*"; [ -n "$OUT" ] && echo "$*" >>"$OUT"; return 0; }
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-wait_port() {
-    for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done
-    return 1
-}
-median() { sort -g | awk '{a[NR]=$1} END {print (NR ? a[int((NR+1)/2)] : "")}'; }
-
-start_nginx() {
+# start_peer: nginx, 1 worker, on CPU 0 on a free port; sets NGINX_PORT.
+start_peer() {
     NGINX_PORT=$(free_port)
-    local dir="$TMP/nginx"; mkdir -p "$dir/logs"
-    sed -e "s/@PORT@/$NGINX_PORT/" -e "s/@WORKERS@/1/" -e "s#@DIR@#$dir#" peers/nginx.conf \
-        >"$dir/nginx.conf"
-    taskset -c 0 nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/logs/error.log" \
-        >/dev/null 2>&1 </dev/null &
-    PIDS+=("$!")
-    wait_port "$NGINX_PORT"
+    start_nginx "$NGINX_PORT" 0 1
 }
 
 # run_pinned CMD...: runs CMD on CPU 1; sets CPU_S, its utime + stime in seconds, read from
@@ -93,7 +71,7 @@ run_tool() { # TOOL URL
 }
 
 efficiency() {
-    start_nginx || { say "efficiency: nginx did not start"; return; }
+    start_peer || { say "efficiency: nginx did not start"; return; }
     local url="http://127.0.0.1:$NGINX_PORT/" tools="srvlab wrk"
     command -v ab >/dev/null && tools="$tools ab"
     command -v h2load >/dev/null && tools="$tools h2load"
@@ -121,12 +99,9 @@ efficiency() {
 }
 
 accuracy() {
-    local pf="$TMP/port"
-    taskset -c 0 "$SRVLAB" serve --arch epoll --port 0 --port-file "$pf" -q &
-    PIDS+=("$!")
-    for _ in $(seq 1 100); do [ -s "$pf" ] && break; sleep 0.05; done
-    local url="http://127.0.0.1:$(cat "$pf")/"
-    wait_port "$(cat "$pf")" || { say "accuracy: srvlab serve did not start"; return; }
+    local port; port=$(free_port)
+    start_srvlab "$port" 0 --arch epoll || { say "accuracy: srvlab serve did not start"; return; }
+    local url="http://127.0.0.1:$port/"
     say ""
     say "### open-loop accuracy: $RATE/s constant against srvlab serve (CPU 0), loader on CPU 1"
     say ""
@@ -147,7 +122,7 @@ PY
 }
 
 memory() {
-    [ -n "${NGINX_PORT:-}" ] || start_nginx || { say "memory: nginx did not start"; return; }
+    [ -n "${NGINX_PORT:-}" ] || start_peer || { say "memory: nginx did not start"; return; }
     taskset -c 1 "$SRVLAB" load -R "$MEM_RATE" -c 200 -d "$MEM_DURATION" --quiet \
         "http://127.0.0.1:$NGINX_PORT/" >"$TMP/m.out" 2>&1 &
     local pid=$! hwm=0 h

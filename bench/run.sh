@@ -5,12 +5,13 @@
 # Usage: bench/run.sh [--quick]
 set -u
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 out="build/bench-$(date -u +%Y%m%dT%H%M%SZ).md"
 mkdir -p build
 {
     echo "# srvlab benchmarks, $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo
-    echo "Machine: $(nproc) CPUs, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), kernel $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg)."
+    echo "Machine: $(machine)."
     echo
 } >"$out"
 for b in server_vs_nginx.sh uring.sh fiber.sh observability.sh load_vs_wrk.sh validate-queueing.sh; do

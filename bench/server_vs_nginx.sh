@@ -19,131 +19,53 @@ CONNS=${CONNS:-100}
 IDLE_CONNS=${IDLE_CONNS:-10000}
 STOP_AFTER=${STOP_AFTER:-100000}
 if [ "${1:-}" = --quick ]; then ROUNDS=1; DURATION=2s; IDLE_CONNS=2000; STOP_AFTER=20000; fi
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-TMP=$(mktemp -d /tmp/srvlab-bench-ev.XXXXXX)
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-    sleep 0.3
-    for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
-    wait 2>/dev/null
-    rm -rf "$TMP"
-}
-trap cleanup EXIT INT TERM
-HZ=$(getconf CLK_TCK)
-
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-wait_port() {
-    for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done
-    return 1
-}
+. bench/lib.sh
+bench_init ev
 
 # start SERVER PORT CPUS: SERVER is an srvlab architecture with options ("reactors
 # --listener exclusive"), nginx or nginx2 (2 workers), h2o, lighttpd. CPUS "" = unpinned.
 # Sets PID (nginx's master: the workers are its children).
 start() {
-    local server=$1 port=$2 cpus=$3 pin=()
-    [ -n "$cpus" ] && pin=(taskset -c "$cpus")
+    local server=$1 port=$2 cpus=$3
     case $server in
     nginx | nginx2 | nginx2-affinity)
-        local dir="$TMP/nginx.$port" workers=1 affinity=()
+        local workers=1 affinity=()
         [ "$server" != nginx ] && workers=2
         # nginx's own pinning (reactors pins its loops), to compare like with like.
         [ "$server" = nginx2-affinity ] && affinity=(-e 's/^master_process on;/&\nworker_cpu_affinity auto;/')
-        mkdir -p "$dir/logs"
-        # The same substitution as tests/e2e/lib.sh start_nginx.
-        sed -e "s/@PORT@/$port/" -e "s/@WORKERS@/$workers/" -e "s#@DIR@#$dir#" "${affinity[@]}" \
-            peers/nginx.conf >"$dir/nginx.conf"
-        "${pin[@]}" "$NGINX" -p "$dir" -c "$dir/nginx.conf" -e "$dir/logs/error.log" \
-            >/dev/null 2>&1 </dev/null &
+        start_nginx "$port" "$cpus" "$workers" "${affinity[@]}"
         ;;
     h2o)
         printf 'listen: {host: 127.0.0.1, port: %s}\nnum-threads: 1\naccess-log: /dev/null\nhosts: {default: {paths: {/: {file.dir: %s}}}}\n' \
             "$port" "$TMP/h2o-root" >"$TMP/h2o.$port.conf"
         mkdir -p "$TMP/h2o-root"; printf 'Hello, World!' >"$TMP/h2o-root/index.html"
-        "${pin[@]}" h2o -c "$TMP/h2o.$port.conf" >/dev/null 2>&1 &
+        bench_start "$port" "$cpus" h2o -c "$TMP/h2o.$port.conf"
         ;;
     lighttpd)
         mkdir -p "$TMP/lt-root"; printf 'Hello, World!' >"$TMP/lt-root/index.html"
         printf 'server.document-root = "%s"\nserver.port = %s\nserver.bind = "127.0.0.1"\n' \
             "$TMP/lt-root" "$port" >"$TMP/lt.$port.conf"
-        "${pin[@]}" lighttpd -D -f "$TMP/lt.$port.conf" >/dev/null 2>&1 &
+        bench_start "$port" "$cpus" lighttpd -D -f "$TMP/lt.$port.conf"
         ;;
     *)
         # shellcheck disable=SC2086 # the architecture's options split on purpose
-        "${pin[@]}" "$SRVLAB" serve -q --port "$port" --arch $server >/dev/null 2>&1 &
+        start_srvlab "$port" "$cpus" --arch $server
         ;;
     esac
-    PID=$!
-    PIDS+=("$PID")
-    wait_port "$port"
-}
-stop() { kill -TERM "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
-
-family() { echo "$1" $(ps -o pid= --ppid "$1"); }
-# utime+stime in ticks; /proc/PID/stat of a process already sums all its threads.
-cpu_ticks() {
-    local t=0 p f
-    for p in $(family "$1"); do
-        read -r -a f <"/proc/$p/stat" 2>/dev/null || continue
-        t=$((t + f[13] + f[14]))
-    done
-    echo "$t"
-}
-rss_kb() {
-    local t=0 p
-    for p in $(family "$1"); do
-        t=$((t + $(awk '/^VmRSS/{print $2}' "/proc/$p/status" 2>/dev/null || echo 0)))
-    done
-    echo "$t"
-}
-median() { sort -g | awk '{a[NR]=$1} END {print (NR ? a[int((NR+1)/2)] : 0)}'; }
-to_ms() {
-    awk '{v=$1; if (v ~ /us$/) {sub(/us$/,"",v); v/=1000} else if (v ~ /ms$/) sub(/ms$/,"",v);
-          else if (v ~ /s$/) {sub(/s$/,"",v); v*=1000}; printf "%.2f\n", v}'
 }
 
 # measure LABEL SERVER SERVER_CPUS WRK_CPUS [wrk args]: one run, appended to $TMP/runs.
 measure() {
-    local label=$1 server=$2 scpu=$3 wcpu=$4 port out c0 c1 reqs wpin=()
+    local label=$1 server=$2 scpu=$3 wcpu=$4 port
     shift 4
-    [ -n "$wcpu" ] && wpin=(taskset -c "$wcpu")
     port=$(free_port)
     start "$server" "$port" "$scpu" || { echo "# $server did not start" >&2; return; }
-    "${wpin[@]}" wrk -t1 -c"$CONNS" -d1s "$@" "http://127.0.0.1:$port/" >/dev/null # warm-up
-    c0=$(cpu_ticks "$PID")
-    out=$("${wpin[@]}" wrk -t1 -c"$CONNS" -d"$DURATION" --latency "$@" "http://127.0.0.1:$port/")
-    c1=$(cpu_ticks "$PID")
+    echo "$label $(wrk_measure "$PID" "$port" "$wcpu" "$@")" >>"$TMP/runs"
     stop "$PID"
-    reqs=$(awk '/requests in/ {print $1}' <<<"$out")
-    echo "$label $(awk '/^Requests\/sec/ {print $2}' <<<"$out") \
-$(awk '$1 == "99%" {print $2}' <<<"$out" | to_ms) \
-$(awk -v r="$reqs" -v t=$((c1 - c0)) -v hz="$HZ" 'BEGIN {printf "%.0f", t ? r * hz / t : 0}')" \
-        >>"$TMP/runs"
 }
 
 # table TITLE PEER LABEL...: medians per label, ratio of req/CPU-s to the PEER label's.
-table() {
-    local title=$1 peer=$2 label
-    shift 2
-    local peer_eff; peer_eff=$(awk -v n="$peer" '$1 == n {print $4}' "$TMP/runs" | median)
-    echo "### $title"
-    echo
-    echo "| server | requests/s | p99 ms | requests per server CPU-second | vs $peer |"
-    echo "|---|---:|---:|---:|---:|"
-    for label in "$@"; do
-        grep -q "^$label " "$TMP/runs" || continue
-        local rps p99 eff
-        rps=$(awk -v n="$label" '$1 == n {print $2}' "$TMP/runs" | median)
-        p99=$(awk -v n="$label" '$1 == n {print $3}' "$TMP/runs" | median)
-        eff=$(awk -v n="$label" '$1 == n {print $4}' "$TMP/runs" | median)
-        printf "| %s | %.0f | %s | %.0f | %s |\n" "$label" "$rps" "$p99" "$eff" \
-            "$(awk -v a="$eff" -v b="$peer_eff" 'BEGIN {print (b > 0 ? sprintf("%.2fx", a / b) : "-")}')"
-    done
-    echo
-}
+table() { runs_table "$TMP/runs" "$@"; }
 
 pinned() {
     local peers="nginx" s
@@ -239,6 +161,6 @@ idle_rss() {
     echo
 }
 
-echo "## bench/server_vs_nginx.sh: $(date -u +%FT%TZ), kernel $(uname -r), $(nproc) CPUs, $(nginx -v 2>&1)"
+echo "## bench/server_vs_nginx.sh: $(date -u +%FT%TZ), kernel $(uname -r), $(nproc) CPUs, $("$NGINX" -v 2>&1)"
 echo
 for part in ${PARTS:-pinned reactors syscalls pipeline idle_rss}; do "$part"; done

@@ -25,95 +25,31 @@ if [ -z "${SERVERS:-}" ]; then
     command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] && SERVERS="$SERVERS nginx"
 fi
 RSS_ARCHS=${RSS_ARCHS:-"nonblock select poll epoll uring nginx"}
-TMP=$(mktemp -d /tmp/srvlab-bench-uring.XXXXXX)
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-    sleep 0.3
-    for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
-    wait 2>/dev/null
-    rm -rf "$TMP"
-}
-trap cleanup EXIT INT TERM
-CLK_TCK=$(getconf CLK_TCK)
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-wait_port() {
-    for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done
-    return 1
-}
+. bench/lib.sh
+bench_init uring
 
 # start NAME PORT [CPU]: starts srvlab --arch NAME or nginx (1 worker), pinned; sets PID.
 start() {
-    local name=$1 port=$2 cpus=${3:-0}
-    if [ "$name" = nginx ]; then
-        local dir="$TMP/nginx.$port"; mkdir -p "$dir/logs"
-        sed -e "s/@PORT@/$port/" -e "s/@WORKERS@/1/" -e "s#@DIR@#$dir#" peers/nginx.conf >"$dir/nginx.conf"
-        taskset -c "$cpus" nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/logs/error.log" \
-            >/dev/null 2>&1 </dev/null &
+    if [ "$1" = nginx ]; then
+        start_nginx "$2" "${3:-0}" 1
     else
-        taskset -c "$cpus" "$SRVLAB" serve -q --arch "$name" --port "$port" >/dev/null 2>&1 &
+        start_srvlab "$2" "${3:-0}" --arch "$1"
     fi
-    PID=$!
-    PIDS+=("$PID")
-    wait_port "$port"
-}
-stop() { kill -TERM "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
-
-# The process and its children (nginx's worker).
-family() { echo "$1" $(ps -o pid= --ppid "$1"); }
-cpu_ticks() {
-    local t=0 p f
-    for p in $(family "$1"); do
-        read -r -a f <"/proc/$p/stat" 2>/dev/null || continue
-        t=$((t + f[13] + f[14]))
-    done
-    echo "$t"
-}
-rss_kb() {
-    local t=0 p
-    for p in $(family "$1"); do t=$((t + $(awk '/^VmRSS/{print $2}' "/proc/$p/status" 2>/dev/null || echo 0))); done
-    echo "$t"
-}
-median() { sort -g | awk '{a[NR]=$1} END {print (NR ? a[int((NR+1)/2)] : "-")}'; }
-to_ms() { # wrk latency (e.g. 850.00us, 1.20ms, 2.00s) -> ms
-    awk '{v=$1; if (v ~ /us$/) {sub(/us$/,"",v); v/=1000} else if (v ~ /ms$/) sub(/ms$/,"",v);
-          else if (v ~ /s$/) {sub(/s$/,"",v); v*=1000}; printf "%.2f\n", v}'
 }
 
 # 1. Throughput and requests per server-CPU-second ---------------------------------------
 throughput() {
-    local round name port c0 c1 out reqs
+    local round name port
+    : >"$TMP/tp"
     for round in $(seq 1 "$ROUNDS"); do
         for name in $SERVERS; do
             port=$(free_port); start "$name" "$port" 0 || { echo "# $name did not start"; continue; }
-            taskset -c 1 wrk -t1 -c"$CONNS" -d1s "http://127.0.0.1:$port/" >/dev/null # warm-up
-            c0=$(cpu_ticks "$PID")
-            out=$(taskset -c 1 wrk -t1 -c"$CONNS" -d"$DURATION" --latency "http://127.0.0.1:$port/")
-            c1=$(cpu_ticks "$PID")
+            echo "$name $(wrk_measure "$PID" "$port" 1)" >>"$TMP/tp"
             stop "$PID"
-            reqs=$(awk '/requests in/ {print $1}' <<<"$out")
-            echo "$name $(awk '/^Requests\/sec/ {print $2}' <<<"$out") \
-$(awk '$1 == "99%" {print $2}' <<<"$out" | to_ms) \
-$(awk -v r="$reqs" -v t=$((c1 - c0)) -v hz="$CLK_TCK" 'BEGIN {printf "%.0f", t ? r * hz / t : 0}')" \
-                >>"$TMP/tp"
         done
     done
-    local best_peer
-    best_peer=$(awk '$1 == "nginx" {print $4}' "$TMP/tp" | median)
-    echo "### Hello world, keep-alive, $CONNS connections, wrk -t1 on CPU 1, server on CPU 0 (median of $ROUNDS, $DURATION each)"
-    echo "| server | requests/s | p99 ms | requests per server-CPU-second | vs nginx |"
-    echo "|---|---:|---:|---:|---:|"
-    for name in $SERVERS; do
-        local rps p99 eff
-        rps=$(awk -v n="$name" '$1 == n {print $2}' "$TMP/tp" | median)
-        p99=$(awk -v n="$name" '$1 == n {print $3}' "$TMP/tp" | median)
-        eff=$(awk -v n="$name" '$1 == n {print $4}' "$TMP/tp" | median)
-        printf "| %s | %.0f | %s | %.0f | %s |\n" "$name" "$rps" "$p99" "$eff" \
-            "$(awk -v a="$eff" -v b="${best_peer:-0}" 'BEGIN {print (b > 0 && b != "-") ? sprintf("%.2fx", a / b) : "-"}')"
-    done
-    echo
+    runs_table "$TMP/tp" "Hello world, keep-alive, $CONNS connections, wrk -t1 on CPU 1, server on CPU 0 (median of $ROUNDS, $DURATION each)" \
+        nginx $SERVERS
 }
 
 # 2. Syscalls per request ------------------------------------------------------------------
@@ -185,7 +121,7 @@ idle_cpu() {
         c0=$(cpu_ticks "$PID"); sleep 3; c1=$(cpu_ticks "$PID")
         kill "$cpid" 2>/dev/null; wait "$cpid" 2>/dev/null
         stop "$PID"
-        printf "| %s | %s |\n" "$name" "$(( (c1 - c0) * 100 / (3 * CLK_TCK) ))"
+        printf "| %s | %s |\n" "$name" "$(( (c1 - c0) * 100 / (3 * HZ) ))"
     done
     echo
 }
