@@ -94,3 +94,22 @@ start_nginx() {
     E2E_PIDS+=("$NGINX_PID")
     wait_port "$NGINX_PORT"
 }
+
+# json FILE EXPR: prints the Python expression EXPR over FILE's JSON document, named d
+# (e.g. json r.json 'd["ok"]'); nothing when FILE is missing or is not JSON.
+json() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1" 2>/dev/null; }
+
+# load_quiet [load options] URL: `srvlab load --quiet`, killed after $GUARD seconds (30 unless
+# the test sets GUARD). Its stdout goes to $E2E_TMP/out, its stderr to $E2E_TMP/err; sets RC.
+load_quiet() {
+    timeout -s KILL "${GUARD:-30}" "$SRVLAB" load --quiet "$@" >"$E2E_TMP/out" 2>"$E2E_TMP/err"
+    RC=$?
+}
+
+# need_srvlab ARCH [serve options...]: start_srvlab, or, when the server does not start, a
+# failed check and the end of the test.
+need_srvlab() {
+    start_srvlab "$@" && return 0
+    not_ok "srvlab serve --arch $1 starts"
+    e2e_done
+}

@@ -5,19 +5,11 @@
 . "$(dirname "$0")/lib.sh"
 
 GUARD=45
-json() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1" 2>/dev/null; }
-load() {
-    timeout -s KILL "$GUARD" "$SRVLAB" load --quiet "$@" >"$E2E_TMP/out" 2>"$E2E_TMP/err"
-    RC=$?
-}
 
-if ! start_srvlab epoll; then
-    not_ok "srvlab serve --arch epoll starts"
-    e2e_done
-fi
+need_srvlab epoll
 
 for attempt in 1 2; do
-    load --search 'p99<50ms' -R 250 -d 2s --search-max 40s --json "$E2E_TMP/s.json" \
+    load_quiet --search 'p99<50ms' -R 250 -d 2s --search-max 40s --json "$E2E_TMP/s.json" \
         "$SRV_URL/work?cpu_us=1000"
     cap=$(json "$E2E_TMP/s.json" 'd["capacity_per_s"]')
     [ "$RC" = 0 ] && [ "$(json "$E2E_TMP/s.json" '900 <= d["capacity_per_s"] <= 1100')" = True ] && break
@@ -32,7 +24,7 @@ check "search: the table of steps and the answer are printed" \
 expect_eq "search: doubling from the start rate first (250, 500, 1000)" "250 500 1000" \
     "$(json "$E2E_TMP/s.json" '" ".join(str(int(s["rate_per_s"])) for s in d["steps"][:3])')"
 
-load --search 'p99<10ms' --slo 'p99<1ms' "$SRV_URL/"
+load_quiet --search 'p99<10ms' --slo 'p99<1ms' "$SRV_URL/"
 expect_eq "--search with --slo: usage error" 2 "$RC"
 
 e2e_done

@@ -5,19 +5,11 @@
 . "$(dirname "$0")/lib.sh"
 
 GUARD=30
-json() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1" 2>/dev/null; }
-load() {
-    timeout -s KILL "$GUARD" "$SRVLAB" load --quiet "$@" >"$E2E_TMP/out" 2>"$E2E_TMP/err"
-    RC=$?
-}
 
-if ! start_srvlab epoll; then
-    not_ok "srvlab serve --arch epoll starts"
-    e2e_done
-fi
+need_srvlab epoll
 
 # One connection, 2 ms of CPU per request: no queueing to speak of, service about 2 ms.
-load --server-metrics "$SRV_URL/metrics" --json "$E2E_TMP/s.json" -c 1 -n 200 \
+load_quiet --server-metrics "$SRV_URL/metrics" --json "$E2E_TMP/s.json" -c 1 -n 200 \
     "$SRV_URL/work?cpu_us=2000"
 J=$E2E_TMP/s.json
 expect_eq "closed loop: exit 0, the server answered exactly the 200 requests sent" "0 200" \
@@ -34,17 +26,17 @@ check "the summary shows the decomposition" \
     grep -qE '^    \+ service +[0-9.]+ms +p99 in \(' "$E2E_TMP/out"
 
 # Open loop at 60% of capacity: queueing appears (M/D/1-like), still accounted for.
-load --server-metrics "$SRV_URL/metrics" --json "$J" -R 300 --arrival poisson -d 2s \
+load_quiet --server-metrics "$SRV_URL/metrics" --json "$J" -R 300 --arrival poisson -d 2s \
     "$SRV_URL/work?cpu_us=2000"
 expect_eq "open loop: server requests equal the loader's responses" \
     "$(json "$J" 'd["responses"]')" "$(json "$J" 'd["server"]["requests"]')"
 check "open loop: queueing delay is measured ($(json "$J" 'round(d["server"]["queueing"]["mean_us"])') us > 0)" \
     test "$(json "$J" 'd["server"]["queueing"]["mean_us"] > 0')" = True
 
-load --server-metrics "http://127.0.0.1:$(free_port)/metrics" -c 1 -n 5 "$SRV_URL/"
+load_quiet --server-metrics "http://127.0.0.1:$(free_port)/metrics" -c 1 -n 5 "$SRV_URL/"
 check "an unreachable metrics URL: exit 1 and a message" \
     sh -c "[ $RC -eq 1 ] && grep -q -- '--server-metrics' '$E2E_TMP/err'"
-load --server-metrics "not a url" -c 1 -n 5 "$SRV_URL/"
+load_quiet --server-metrics "not a url" -c 1 -n 5 "$SRV_URL/"
 expect_eq "a malformed metrics URL: usage error" 2 "$RC"
 
 e2e_done

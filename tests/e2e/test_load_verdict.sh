@@ -5,18 +5,10 @@
 . "$(dirname "$0")/lib.sh"
 
 GUARD=30
-json() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1" 2>/dev/null; }
-load() {
-    timeout -s KILL "$GUARD" "$SRVLAB" load --quiet "$@" >"$E2E_TMP/out" 2>"$E2E_TMP/err"
-    RC=$?
-}
 
-if ! start_srvlab epoll; then
-    not_ok "srvlab serve --arch epoll starts"
-    e2e_done
-fi
+need_srvlab epoll
 
-load --json "$E2E_TMP/tiny.json" -c 1 -n 20 --slo 'p99<10ms' "$SRV_URL/"
+load_quiet --json "$E2E_TMP/tiny.json" -c 1 -n 20 --slo 'p99<10ms' "$SRV_URL/"
 expect_eq "tiny sample: --slo p99 inconclusive, exit 3" 3 "$RC"
 check "tiny sample: p99 marked 'not enough samples' in the summary" \
     grep -qE '^ +p99 +[0-9.]+[mu]?s +not enough samples' "$E2E_TMP/out"
@@ -26,7 +18,7 @@ expect_eq "tiny sample: JSON verdict slo outcome inconclusive, exit_status 3, p9
     "inconclusive 3 False" \
     "$(json "$E2E_TMP/tiny.json" 'd["verdict"]["slo"]["outcome"], d["verdict"]["slo"]["exit_status"], [p["enough_samples"] for p in d["verdict"]["percentiles"] if p["p"] == 99][0]' | tr -d "(),'")"
 
-load --json "$E2E_TMP/ok.json" -c 2 -n 3000 --slo 'p99<1s' "$SRV_URL/"
+load_quiet --json "$E2E_TMP/ok.json" -c 2 -n 3000 --slo 'p99<1s' "$SRV_URL/"
 expect_eq "normal closed-loop run: VALID, SLO met, exit 0" "0 VALID met" \
     "$RC $(json "$E2E_TMP/ok.json" 'd["verdict"]["level"]') $(json "$E2E_TMP/ok.json" 'd["verdict"]["slo"]["outcome"]')"
 check "normal run: the summary prints the verdict block" grep -qE '^  verdict +VALID$' "$E2E_TMP/out"
@@ -38,7 +30,7 @@ expect_eq "normal run: JSON verdict has the lag-1 correlation over the latencies
 # lag that says the machine was busy, the case is skipped rather than failed.
 busy=0
 for attempt in 1 2 3; do
-    load --json "$E2E_TMP/p.json" -R 500 --arrival poisson -d 2s "$SRV_URL/"
+    load_quiet --json "$E2E_TMP/p.json" -R 500 --arrival poisson -d 2s "$SRV_URL/"
     status=$(json "$E2E_TMP/p.json" 'd["verdict"]["checks"]["arrivals"]["status"]')
     [ "$status" = pass ] && break
     [ "$(json "$E2E_TMP/p.json" 'd["send_lag"]["percentiles"]["99"] > 300')" = True ] && busy=$((busy + 1))
@@ -50,7 +42,7 @@ else
         "pass True" "$status $(json "$E2E_TMP/p.json" 'd["verdict"]["arrivals_ad"]["n"] >= 900')"
 fi
 
-load -c 1 -n 100 --slo 'p50<1us' "$SRV_URL/work?cpu_us=1000"
+load_quiet -c 1 -n 100 --slo 'p50<1us' "$SRV_URL/work?cpu_us=1000"
 expect_eq "--slo violated: every sample above the limit, exit 1" 1 "$RC"
 
 e2e_done
