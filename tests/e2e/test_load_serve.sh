@@ -5,11 +5,6 @@
 . "$(dirname "$0")/lib.sh"
 
 GUARD=30
-json() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1" 2>/dev/null; }
-load() {
-    timeout -s KILL "$GUARD" "$SRVLAB" load --quiet "$@" >"$E2E_TMP/out" 2>"$E2E_TMP/err"
-    RC=$?
-}
 served_2xx() { # the server's count of 2xx answers so far (this query not included)
     curl -s "$SRV_URL/metrics" | sed -nE 's/^srvlab_requests_total\{class="2xx"\} ([0-9]+)$/\1/p'
 }
@@ -18,15 +13,12 @@ if ! "$SRVLAB" serve --help >/dev/null 2>&1; then
     skip "srvlab serve is not built"
     e2e_done
 fi
-if ! start_srvlab epoll; then
-    not_ok "srvlab serve --arch epoll starts"
-    e2e_done
-fi
+need_srvlab epoll
 
 counted() { # NAME N ARGS...: the server answered exactly N more requests, all counted ok
     local name=$1 want=$2; shift 2
     local before after; before=$(served_2xx)
-    load --json "$E2E_TMP/c.json" "$@"
+    load_quiet --json "$E2E_TMP/c.json" "$@"
     after=$(served_2xx)
     expect_eq "$name: server answered $want, srvlab counted $want ok" "0 $want $want" \
         "$RC $((after - before - 1)) $(json "$E2E_TMP/c.json" 'd["ok"]')"
@@ -38,29 +30,29 @@ counted "no keep-alive" 300 -c 4 -n 300 --no-keepalive "$SRV_URL/"
 counted "pipelined, 2 threads" 1000 -c 4 -t 2 -n 1000 --pipeline 4 "$SRV_URL/"
 
 printf 'x%.0s' $(seq 1 3000) >"$E2E_TMP/body"
-load --json "$E2E_TMP/p.json" -X POST --body "$E2E_TMP/body" -c 2 -n 50 "$SRV_URL/echo"
+load_quiet --json "$E2E_TMP/p.json" -X POST --body "$E2E_TMP/body" -c 2 -n 50 "$SRV_URL/echo"
 expect_eq "POST /echo with --body: 50 ok, 3000-byte bodies read back" "0 50 True" \
     "$RC $(json "$E2E_TMP/p.json" 'd["ok"]') $(json "$E2E_TMP/p.json" 'd["bytes_read"] >= 50 * 3000')"
 
 head -c 3000000 /dev/zero >"$E2E_TMP/big"
-load --json "$E2E_TMP/big.json" -X POST --body "$E2E_TMP/big" -c 2 -n 10 "$SRV_URL/echo"
+load_quiet --json "$E2E_TMP/big.json" -X POST --body "$E2E_TMP/big" -c 2 -n 10 "$SRV_URL/echo"
 expect_eq "a body over the server's limit: the early 413 answers count as http_4xx" "10 10" \
     "$(json "$E2E_TMP/big.json" 'd["responses"]') $(json "$E2E_TMP/big.json" 'd["errors"]["http_4xx"]')"
 
-load --json "$E2E_TMP/w.json" -c 2 -n 20 "$SRV_URL/work?cpu_us=2000"
+load_quiet --json "$E2E_TMP/w.json" -c 2 -n 20 "$SRV_URL/work?cpu_us=2000"
 expect_eq "service time is seen: /work?cpu_us=2000 takes at least 2 ms" "True" \
     "$(json "$E2E_TMP/w.json" 'd["latency"]["min_us"] >= 2000')"
 
-load -c 2 -n 100 --slo 'p50<1us' "$SRV_URL/work?cpu_us=1000" # 100: a correlated (sanitized) run still has a p50
+load_quiet -c 2 -n 100 --slo 'p50<1us' "$SRV_URL/work?cpu_us=1000" # 100: a correlated (sanitized) run still has a p50
 expect_eq "--slo violated by a 1 ms service time: exit 1" 1 "$RC"
 
 # Self-check: at 2000/s with one connection and a 2 ms service time, requests wait for the
 # connection and the rate falls short; the summary and JSON say why. At 100/s all is well.
-load --json "$E2E_TMP/short.json" -R 2000 -c 1 -d 1s --timeout 1s "$SRV_URL/work?cpu_us=2000"
+load_quiet --json "$E2E_TMP/short.json" -R 2000 -c 1 -d 1s --timeout 1s "$SRV_URL/work?cpu_us=2000"
 expect_eq "self-check: rate short because requests waited for connections" \
     "True connections True True" \
     "$(json "$E2E_TMP/short.json" 'd["self_check"]["rate_short"]') $(json "$E2E_TMP/short.json" 'd["self_check"]["rate_short_cause"]') $(json "$E2E_TMP/short.json" 'd["waited"] > 0') $(grep -q 'WARNING: sent .* requests waited' "$E2E_TMP/out" && echo True)"
-load --json "$E2E_TMP/fine.json" -R 100 -c 4 -d 1s "$SRV_URL/"
+load_quiet --json "$E2E_TMP/fine.json" -R 100 -c 4 -d 1s "$SRV_URL/"
 expect_eq "self-check: 100/s is kept" "False 0" \
     "$(json "$E2E_TMP/fine.json" 'd["self_check"]["rate_short"]') $(grep -c 'WARNING: sent' "$E2E_TMP/out")"
 
@@ -69,7 +61,7 @@ stop_pid "$SRV_PID" >/dev/null
 # Idle keep-alive connections closed by the server (20 ms) between open-loop sends (100 ms
 # apart) are noticed and replaced, not counted as errors.
 if start_srvlab epoll --idle-timeout 20ms; then
-    load --json "$E2E_TMP/idle.json" -R 10 -c 4 -n 10 "$SRV_URL/"
+    load_quiet --json "$E2E_TMP/idle.json" -R 10 -c 4 -n 10 "$SRV_URL/"
     expect_eq "server closes idle connections: 10 ok, no errors, new connections opened" \
         "0 10 0 True" "$RC $(json "$E2E_TMP/idle.json" 'd["ok"]') $(json "$E2E_TMP/idle.json" 'd["errors"]["total"]') $(json "$E2E_TMP/idle.json" 'd["connects"] >= 5')"
     stop_pid "$SRV_PID" >/dev/null
@@ -84,8 +76,8 @@ if ! start_srvlab epoll --stall 300ms/1s; then
     not_ok "srvlab serve --stall starts"
     e2e_done
 fi
-load --json "$E2E_TMP/open.json" -R 400 -c 50 -d 3s "$SRV_URL/"
-load --json "$E2E_TMP/closed.json" -c 4 -d 3s "$SRV_URL/"
+load_quiet --json "$E2E_TMP/open.json" -R 400 -c 50 -d 3s "$SRV_URL/"
+load_quiet --json "$E2E_TMP/closed.json" -c 4 -d 3s "$SRV_URL/"
 open_p90=$(json "$E2E_TMP/open.json" 'd["latency"]["percentiles"]["90"]')
 closed_p90=$(json "$E2E_TMP/closed.json" 'd["latency"]["percentiles"]["90"]')
 timing_check "stall shows in open-loop p90 ($open_p90 us >= 100 ms)" test "${open_p90:-0}" -ge 100000
