@@ -201,8 +201,8 @@ static void fmt_slo_value(char *buf, size_t len, const struct slo_rule *rule, do
         units_fmt_duration(buf, len, v);
 }
 
-static bool judge(const struct load_opts *o, const struct load_result *r,
-                  struct slo_verdict *v) {
+bool output_slo_judge(const struct load_opts *o, const struct load_result *r,
+                      struct slo_verdict *v) {
     struct slo_input in = {.latency = &r->total.latency,
                            .error_ratio = output_error_ratio(&r->total),
                            .throughput_per_s = r->elapsed_s > 0
@@ -213,7 +213,7 @@ static bool judge(const struct load_opts *o, const struct load_result *r,
 
 bool output_slo(FILE *out, const struct load_opts *o, const struct load_result *r) {
     struct slo_verdict v[SLO_MAX_RULES];
-    bool is_met = judge(o, r, v);
+    bool is_met = output_slo_judge(o, r, v);
     fprintf(out, "\n  %-20s %12s %12s  %s\n", "SLO", "limit", "measured", "verdict");
     for (size_t i = 0; i < o->slo.count; i++) {
         const struct slo_rule *rule = &o->slo.rules[i];
@@ -353,7 +353,7 @@ static void json_slo(struct json_writer *w, const struct load_opts *o,
     if (!o->has_slo)
         return;
     struct slo_verdict v[SLO_MAX_RULES];
-    bool is_met = judge(o, r, v);
+    bool is_met = output_slo_judge(o, r, v);
     json_arr_begin(w, "slo");
     for (size_t i = 0; i < o->slo.count; i++) {
         json_obj_begin_inline(w, NULL);

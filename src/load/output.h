@@ -23,4 +23,9 @@ struct output_counts {
 void output_json_counts(struct json_writer *w, const struct load_stats *s,
                         const struct output_counts *c);
 
+/* Judges o->slo on r's point estimates alone (no intervals): fills v[0 .. o->slo.count - 1]
+ * (room for SLO_MAX_RULES) and returns true when every objective is met. */
+bool output_slo_judge(const struct load_opts *o, const struct load_result *r,
+                      struct slo_verdict *v);
+
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "load/load.h"
+#include "load/output.h"
 #include "load/stats.h"
 #include "net/units.h"
 #include "util/json.h"
@@ -61,12 +62,7 @@ static uint64_t step_duration_us(const struct load_opts *o, double rate, uint64_
 /* The SLO judged on point estimates alone (no intervals). */
 static bool point_met(const struct load_opts *o, const struct load_result *r) {
     struct slo_verdict v[SLO_MAX_RULES];
-    struct slo_input in = {.latency = &r->total.latency,
-                           .error_ratio = output_error_ratio(&r->total),
-                           .throughput_per_s = r->elapsed_s > 0
-                                                   ? (double)r->total.responses / r->elapsed_s
-                                                   : 0};
-    return slo_judge(&o->slo, &in, v);
+    return output_slo_judge(o, r, v);
 }
 
 /* One load run at `rate` for `duration_us`, judged. Returns 0 or -errno (message in err). */
