@@ -190,16 +190,7 @@ static bool embed_svg(FILE *f, const char *dir, const char *file) {
     static int count;
     char path[4096];
     snprintf(path, sizeof path, "%s/plots/%s", dir, file);
-    FILE *in = fopen(path, "r");
-    if (!in)
-        return false;
-    fseek(in, 0, SEEK_END);
-    long len = ftell(in);
-    rewind(in);
-    char *text = len > 0 ? malloc((size_t)len + 1) : NULL;
-    if (text)
-        text[fread(text, 1, (size_t)len, in)] = '\0';
-    fclose(in);
+    char *text = report_read_file(path);
     const char *svg = text ? strstr(text, "<svg") : NULL;
     if (svg) {
         fputs("<figure>", f);

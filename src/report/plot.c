@@ -373,24 +373,10 @@ static int write_script(struct report *rep, const char *path) {
     return fclose(g) == 0 ? 0 : -errno;
 }
 
-static char *read_all(const char *path) {
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    rewind(f);
-    char *text = len >= 0 ? malloc((size_t)len + 1) : NULL;
-    if (text)
-        text[fread(text, 1, (size_t)len, f)] = '\0';
-    fclose(f);
-    return text;
-}
-
 /* Runs each plot of the script (the header, then one "reset" block) in its own gnuplot, so a
  * plot gnuplot refuses costs only itself. Returns how many failed. */
 static int run_blocks(const char *dir, const char *gnuplot, const char *script) {
-    char *text = read_all(script), cmd[8400];
+    char *text = report_read_file(script), cmd[8400];
     if (!text)
         return 1;
     snprintf(cmd, sizeof cmd, "cd '%s' && '%s' >>gnuplot.log 2>&1", dir, gnuplot);

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "net/units.h"
@@ -39,6 +40,20 @@ char *report_fmt_kib(char *buf, size_t len, double kib) {
     else
         snprintf(buf, len, "%.2f MiB", kib / 1024);
     return buf;
+}
+
+char *report_read_file(const char *path) {
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    rewind(f);
+    char *text = len >= 0 ? malloc((size_t)len + 1) : NULL;
+    if (text)
+        text[fread(text, 1, (size_t)len, f)] = '\0';
+    fclose(f);
+    return text;
 }
 
 static void print_table(FILE *out, const struct report *rep) {

@@ -54,4 +54,8 @@ char *report_fmt_rate(char *buf, size_t len, double per_s);
 char *report_fmt_us(char *buf, size_t len, double us);
 char *report_fmt_kib(char *buf, size_t len, double kib);
 
+/* The whole file at path as a NUL-terminated string the caller frees; NULL when it cannot be
+ * opened or memory runs out. */
+char *report_read_file(const char *path);
+
 #endif
