@@ -12,16 +12,7 @@
 #include <cmocka.h>
 
 #include "load/verdict.h"
-
-static uint64_t rng_state;
-static double uniform(void) {
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    z ^= z >> 31;
-    return (double)(z >> 11) / 9007199254740992.0;
-}
-static double expo(double mean) { return -mean * log1p(-uniform()); }
+#include "rng.h"
 
 #define N 20000
 
