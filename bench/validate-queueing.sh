@@ -36,7 +36,10 @@
 # Usage: bench/validate-queueing.sh [options]
 #   --models LIST     mm1, mm1io, mmc, poolka, comma-separated (default mm1,mmc)
 #   --utils "LIST"    utilizations (default "0.3 0.5 0.7 0.8 0.9")
-#   --duration S      seconds per utilization (default 15), after a 2 s warm-up
+#   --duration S      seconds per utilization, after a 2 s warm-up (default 15 below 0.8 and
+#                     60 from 0.8: the mean of an M/M/1 run of T service times has a relative
+#                     standard error of sqrt(2 (1 + rho) / (rho T)) / (1 - rho), 10% at 0.8
+#                     in 15 s of 1 ms services, too noisy to judge a 10% target; 5% in 60 s)
 #   --mean-us N       mean service time for mm1 (default 1000) and mm1io/mmc (default 4000)
 #   --servers N       servers for mmc (default 4)
 #   --markdown FILE   also write the tables to FILE
@@ -49,7 +52,7 @@ set -u
 cd "$(dirname "$0")/.."
 SRVLAB=${SRVLAB:-./srvlab}
 
-models="mm1,mmc"; utils="0.3 0.5 0.7 0.8 0.9"; duration=15; warmup=2; cal_duration=4
+models="mm1,mmc"; utils="0.3 0.5 0.7 0.8 0.9"; duration=""; warmup=2; cal_duration=4
 rtt_duration=3; mean_us=1000; io_mean_us=4000; servers=4; markdown=""; quick=0; tolerance=15
 while [ $# -gt 0 ]; do
     case $1 in
@@ -295,12 +298,14 @@ STATUS=0
 declare -A MODEL_NAME=([mm1]="M/M/1" [mg1]="M/G/1" [mmc]="M/M/c" [mgc]="M/G/c")
 
 # measure_rtt URL_BASE LOAD_OPTS...: sets RTT_US (hello median latency minus the server's mean
-# service time for it; the median, since one stall in a short run moves the mean by 100s of us), HELLO_MEAN_US, HELLO_P50_US, HELLO_SVC_US and HELLO_WAIT_US (the server's
-# queueing delay for it: mostly its wake-up from idle).
+# service time for it; the median, since one stall in a short run moves the mean by 100s of
+# us), HELLO_MEAN_US, HELLO_P50_US, HELLO_SVC_US and HELLO_WAIT_US (the server's queueing
+# delay for it: mostly its wake-up from idle).
 measure_rtt() {
     local base=$1; shift
     local wu=1; [ "$quick" -eq 1 ] && wu=0.5
-    if ! measured_run 200 "$rtt_duration" "$wu" "$base/" "$TMP/hello.json" "$TMP/hello.raw" "$@"; then
+    if ! measured_run 200 "$rtt_duration" "$wu" "$base/" "$TMP/hello.json" "$TMP/hello.raw" \
+        "$@"; then
         echo "validate-queueing: hello-world run failed:" >&2; cat "$TMP/load.out" >&2; exit 1
     fi
     local n e lag
@@ -319,7 +324,9 @@ row() {
     local rate; rate=$(python3 -c "print(round($u * $per_util, 1))")
     local log="$TMP/access.log"; rm -f "$log"
     start_server "${serve_opts[@]}" --access-log "$log"
-    if ! measured_run "$rate" "$duration" "$warmup" "$URL_BASE$url_path" "$TMP/r.json" \
+    local dur=$duration
+    [ -n "$dur" ] || dur=$(python3 -c "print(60 if $u >= 0.8 else 15)")
+    if ! measured_run "$rate" "$dur" "$warmup" "$URL_BASE$url_path" "$TMP/r.json" \
         "$TMP/r.raw" "$@"; then
         stop_server
         echo "| $u | | $rate | load failed: $(tail -1 "$TMP/load.out") |" | tee -a "$OUT"
@@ -347,8 +354,8 @@ row() {
     read -r a_mean a_p50 a_p90 a_p99 < <(predict "$(model_args "$alt" "$nservers" "$cv")" \
         "$svc_us" "$cv" "$util" "$RTT_US")
     if [ -z "${p_mean:-}" ] || [ -z "${a_mean:-}" ]; then
-        echo "$lead $n | no prediction: $(head -1 "$TMP/model.err") | | | | | | | | $OTHERS_CPU% |" |
-            tee -a "$OUT"
+        echo "$lead $n | no prediction: $(head -1 "$TMP/model.err") | | | | | | | |" \
+            "$OTHERS_CPU% |" | tee -a "$OUT"
         STATUS=1
         [ "$quick" -eq 1 ] && quick_verdict nan
         return
@@ -434,7 +441,9 @@ run_config() {
         printf '(%s, then %s) / measured ±95%% CI in ms (error), * = prediction outside the CI; ' \
             "${MODEL_NAME[$primary]}" "${MODEL_NAME[$alt]}"
         printf 'server wait: model mean wait / the server'"'"'s measured queueing delay. '
-        printf 'Load average %s.\n\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
+        local runs="15 s (60 s from 0.8)"; [ -n "$duration" ] && runs="$duration s"
+        printf 'Each run %s after a %s s warm-up. Load average %s.\n\n' "$runs" "$warmup" \
+            "$(cut -d' ' -f1-3 /proc/loadavg)"
         echo "| util | offered | rate/s | service (cv) | requests | mean | p50 | p90 | p99 |" \
             "${MODEL_NAME[$alt]} mean | ${MODEL_NAME[$alt]} p90 | server wait | send lag |" \
             "others' CPU |"
