@@ -84,6 +84,16 @@ cpu_ticks() {
     echo "$t"
 }
 
+# cpu_split PID: "user system" ticks of PID and its children (the two halves of cpu_ticks).
+cpu_split() {
+    local u=0 k=0 p f
+    for p in $(family "$1"); do
+        read -r -a f <"/proc/$p/stat" 2>/dev/null || continue
+        u=$((u + f[13])); k=$((k + f[14]))
+    done
+    echo "$u $k"
+}
+
 # rss_kb PID: resident memory of PID and its children, KiB.
 rss_kb() {
     local t=0 p
@@ -99,43 +109,49 @@ median() { sort -g | awk '{a[NR]=$1} END {print (NR ? a[int((NR+1)/2)] : 0)}'; }
 # wrk_measure PID PORT WRK_CPUS [wrk options]: a 1 s warm-up, then wrk -t1 -c$CONNS
 # -d$DURATION --latency on 127.0.0.1:PORT, pinned to WRK_CPUS ("" = unpinned), with the CPU
 # time of the server PID (and its children) read around it. Prints "requests/s p99_ms
-# requests-per-server-CPU-second" (the last is the ranking figure: it does not care whether
-# another job shared the server's core).
+# requests-per-server-CPU-second user_us_per_request kernel_us_per_request" (the third is the
+# ranking figure: it does not care whether another job shared the server's core; the last two
+# split the server's CPU per request into its own code and the kernel's work).
 wrk_measure() {
-    local pid=$1 port=$2 wcpu=$3 pin=() url out c0 c1
+    local pid=$1 port=$2 wcpu=$3 pin=() url out u0 k0 u1 k1
     shift 3
     [ -n "$wcpu" ] && pin=(taskset -c "$wcpu")
     url="http://127.0.0.1:$port/"
     "${pin[@]}" wrk -t1 -c"$CONNS" -d1s "$@" "$url" >/dev/null # warm-up
-    c0=$(cpu_ticks "$pid")
+    read -r u0 k0 < <(cpu_split "$pid")
     out=$("${pin[@]}" wrk -t1 -c"$CONNS" -d"$DURATION" --latency "$@" "$url")
-    c1=$(cpu_ticks "$pid")
+    read -r u1 k1 < <(cpu_split "$pid")
     # wrk writes latencies as 850.00us, 1.20ms or 2.00s; awk reads the number before the unit.
-    awk -v t=$((c1 - c0)) -v hz="$HZ" '
+    awk -v u=$((u1 - u0)) -v k=$((k1 - k0)) -v hz="$HZ" '
         function ms(v) { return v ~ /us$/ ? v / 1000 : v ~ /ms$/ ? v + 0 : v ~ /s$/ ? v * 1000 : v + 0 }
         /requests in/ {r = $1}
         /^Requests\/sec/ {s = $2}
         $1 == "99%" {p = ms($2)}
-        END {printf "%s %.2f %.0f\n", (s == "" ? 0 : s), p, t ? r * hz / t : 0}' <<<"$out"
+        END {t = u + k
+             printf "%s %.2f %.0f %.3f %.3f\n", (s == "" ? 0 : s), p, t ? r * hz / t : 0,
+                    r ? u * 1e6 / hz / r : 0, r ? k * 1e6 / hz / r : 0}' <<<"$out"
 }
 
 # runs_table FILE TITLE PEER LABEL...: a markdown table of the medians per LABEL of FILE's lines
 # "LABEL requests/s p99_ms requests-per-server-CPU-second", the last also as a ratio to PEER's.
 runs_table() {
-    local file=$1 title=$2 peer=$3 label peer_eff rps p99 eff
+    local file=$1 title=$2 peer=$3 label peer_eff rps p99 eff usr ker
     shift 3
     peer_eff=$(awk -v n="$peer" '$1 == n {print $4}' "$file" | median)
     echo "### $title"
     echo
-    echo "| server | requests/s | p99 ms | requests per server CPU-second | vs $peer |"
-    echo "|---|---:|---:|---:|---:|"
+    echo "| server | requests/s | p99 ms | requests per server CPU-second | vs $peer | user us/req | kernel us/req |"
+    echo "|---|---:|---:|---:|---:|---:|---:|"
     for label in "$@"; do
         grep -q "^$label " "$file" || continue
         rps=$(awk -v n="$label" '$1 == n {print $2}' "$file" | median)
         p99=$(awk -v n="$label" '$1 == n {print $3}' "$file" | median)
         eff=$(awk -v n="$label" '$1 == n {print $4}' "$file" | median)
-        printf "| %s | %.0f | %s | %.0f | %s |\n" "$label" "$rps" "$p99" "$eff" \
-            "$(awk -v a="$eff" -v b="$peer_eff" 'BEGIN {print (b > 0 ? sprintf("%.2fx", a / b) : "-")}')"
+        usr=$(awk -v n="$label" '$1 == n {print $5}' "$file" | median)
+        ker=$(awk -v n="$label" '$1 == n {print $6}' "$file" | median)
+        printf "| %s | %.0f | %s | %.0f | %s | %.2f | %.2f |\n" "$label" "$rps" "$p99" "$eff" \
+            "$(awk -v a="$eff" -v b="$peer_eff" 'BEGIN {print (b > 0 ? sprintf("%.2fx", a / b) : "-")}')" \
+            "$usr" "$ker"
     done
     echo
 }
