@@ -645,9 +645,9 @@ static void on_readable(struct thread *t, struct conn *c, bool is_hup) {
 }
 
 /* Sockets are edge-triggered: an event is reported once, so each is handled in full (reads
- * go on until a short read or EAGAIN). Level-triggered, epoll would poll every reported socket
- * again at the next wait only to drop it: a second tcp_poll per response, 3% of the loader's
- * CPU. */
+ * go on until a short read or EAGAIN, or until the end of the stream after a hang-up).
+ * Level-triggered, epoll would keep every reported socket on its ready list and poll it again
+ * at the next wait only to drop it. */
 static void on_event(struct thread *t, struct conn *c, uint32_t events) {
     if (c->state == CONN_CONNECTING) {
         if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
