@@ -14,7 +14,11 @@
 
 #define FD_SPARE 64 /* descriptors besides the connections: epoll, stdio, files */
 
-static void on_sigint(int sig) { loop_stop = 1; }
+static void on_sigint(int sig) {
+    int saved = errno;
+    loop_set_stop(1);
+    errno = saved;
+}
 
 static int append_row(struct load_result *r, const struct sec_acc *slot, int64_t index) {
     if ((size_t)index >= r->second_count) {
@@ -324,7 +328,7 @@ static void summarize(struct engine *e, struct load_result *r) {
         r->is_rate_short = r->achieved_rate_per_s < 0.99 * o->rate_per_s;
         r->is_lagging = hist_percentile(&r->total.send_lag, 99) > 1000;
     }
-    r->was_interrupted = loop_stop;
+    r->was_interrupted = loop_stopping();
     struct thread *t0 = &e->threads[0]; /* the verdict's sequences: ownership moves to r */
     r->gap_count = t0->gap_count;
     r->latency_count = t0->lat_count;
@@ -417,7 +421,7 @@ int engine_run(const struct load_opts *o, struct load_result *r, char *err, size
         engine_free(&e);
         return rc;
     }
-    loop_stop = 0;
+    loop_set_stop(0);
     struct sigaction sa = {.sa_handler = on_sigint}, old_int, old_term;
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);

@@ -428,7 +428,7 @@ static uint64_t ramp_warp_ns(uint64_t s, uint64_t ramp_ns) {
 /* Arrivals up to the end of the sending window stay owed even after it closes: the ones that
  * could not be sent in time are sent late (or counted unsent), never dropped. */
 static uint64_t next_arrival(struct thread *t) {
-    if (t->budget == 0 || loop_stop)
+    if (t->budget == 0 || loop_stopping())
         return UINT64_MAX;
     uint64_t at = t->e->t0_ns + ramp_warp_ns(sched_next_ns(&t->sched), t->o->ramp_us * 1000);
     return at < t->send_end_ns ? at : UINT64_MAX;
@@ -686,7 +686,7 @@ static void stop_sending(struct thread *t, uint64_t now) {
     t->heap_len = 0;
     for (uint32_t i = 0; i < t->conn_count; i++)
         t->conns[i].heap_index = -1;
-    uint64_t end = loop_stop ? now : now + t->timeout_ns;
+    uint64_t end = loop_stopping() ? now : now + t->timeout_ns;
     t->hard_end_ns = end < t->hard_end_ns ? end : t->hard_end_ns;
 }
 
@@ -699,11 +699,11 @@ static bool has_work(const struct thread *t) {
 static void finish(struct thread *t, uint64_t now) {
     for (uint32_t i = 0; i < t->conn_count; i++) {
         struct conn *c = &t->conns[i];
-        if (c->inflight && !loop_stop)
+        if (c->inflight && !loop_stopping())
             conn_fail(t, c, LOAD_ERR_TIMEOUT, now);
         conn_close(t, c);
     }
-    while (t->next_intended_ns != UINT64_MAX && !loop_stop) {
+    while (t->next_intended_ns != UINT64_MAX && !loop_stopping()) {
         struct req r = {.intended_ns = t->next_intended_ns};
         r.is_measured = r.intended_ns >= t->measure_ns;
         if (r.is_measured && t->budget != UINT64_MAX)
@@ -761,10 +761,10 @@ static void poll_once(struct thread *t, uint64_t now) {
 static void loop(struct thread *t) {
     for (;;) {
         uint64_t now = loop_now_ns();
-        if (t->is_sending && (now >= t->send_end_ns || loop_stop || t->budget == 0 ||
+        if (t->is_sending && (now >= t->send_end_ns || loop_stopping() || t->budget == 0 ||
                               (t->o->rate_per_s > 0 && t->next_intended_ns == UINT64_MAX)))
             stop_sending(t, now);
-        else if (loop_stop && t->hard_end_ns > now)
+        else if (loop_stopping() && t->hard_end_ns > now)
             t->hard_end_ns = now; /* interrupted while draining */
         if (t->o->rate_per_s > 0)
             open_dispatch(t, now);
@@ -864,7 +864,7 @@ void *loop_thread_main(void *arg) {
     pthread_barrier_wait(&t->e->ready);
     pthread_barrier_wait(&t->e->go);
     /* Until the common start (--start-at may be far): in steps, so ^C is noticed. */
-    for (uint64_t now = loop_now_ns(); now < t->e->t0_ns && !loop_stop; now = loop_now_ns()) {
+    for (uint64_t now = loop_now_ns(); now < t->e->t0_ns && !loop_stopping(); now = loop_now_ns()) {
         uint64_t until = t->e->t0_ns - now > MAX_SLEEP_NS ? now + MAX_SLEEP_NS : t->e->t0_ns;
         struct timespec at = {.tv_sec = (time_t)(until / NS_PER_S),
                               .tv_nsec = (long)(until % NS_PER_S)};

@@ -145,8 +145,17 @@ static inline void board_lock(struct sec_board *b) {
 }
 
 
-/* Set by SIGINT/SIGTERM (engine.c); every loop stops sending and ends at once. */
+/* Set by SIGINT/SIGTERM (engine.c); every loop stops sending and ends at once. Written by a
+ * signal handler, read by every thread: only through these two, atomically. */
 extern volatile sig_atomic_t loop_stop;
+
+static inline bool loop_stopping(void) {
+    return __atomic_load_n(&loop_stop, __ATOMIC_RELAXED) != 0;
+}
+
+static inline void loop_set_stop(int v) {
+    __atomic_store_n(&loop_stop, v, __ATOMIC_RELAXED);
+}
 
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t loop_now_ns(void);

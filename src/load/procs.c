@@ -102,7 +102,7 @@ static int check_child(struct engine *e, unsigned p, int flags, char *err, size_
 
 int procs_poll(struct engine *e, char *err, size_t errlen) {
     unsigned n = e->o->procs;
-    if (loop_stop && !e->is_stop_forwarded) {
+    if (loop_stopping() && !e->is_stop_forwarded) {
         for (unsigned p = 0; p < n; p++)
             if (e->pids[p])
                 kill(e->pids[p], SIGINT);
