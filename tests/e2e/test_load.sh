@@ -185,9 +185,10 @@ load -n 3 --interval 50ms --no-keepalive "$N"
 expect_eq "sampling mode without keep-alive: a connect time for every sample" "0 3" \
     "$RC $(grep -cE '^ +[0-9]+  status 200  connect [0-9.]+[mu]?s ' "$E2E_TMP/out")"
 
-# p90, not p99: a slow (sanitized) run has correlated latencies, and its effective sample of
-# 1,000 requests can be too small for a p99 verdict (exit 3, inconclusive), rightly.
-load -c 2 -n 1000 --slo 'p90<10s,errors<1%' "$N"
+# p90, not p99, and errors<5%, not 1%: a slow (sanitized) run has correlated latencies, and its
+# effective sample can be too small for a p99 verdict, or to bound 0 errors below 1% (about 370
+# effective samples needed; exit 3, inconclusive, rightly, once under TSan with 1,000 requests).
+load -c 2 -n 5000 --slo 'p90<10s,errors<5%' "$N"
 check "--slo met: exit 0 and a verdict table" test "$RC" -eq 0 -a "$(grep -c 'met$' "$E2E_TMP/out")" -ge 2
 load -c 2 -n 1000 --slo 'p99<10s,max<1us' "$N"
 check "--slo violated: exit 1, the rule marked" test "$RC" -eq 1 -a "$(grep -c 'max<1us.*violated' "$E2E_TMP/out")" -eq 1
