@@ -4,6 +4,8 @@
 #            its default metrics and with --no-metrics, since nginx measures nothing), servers
 #            interleaved A B A B ..., median of $ROUNDS: requests/s, p99, and the ranking figure,
 #            requests per second of server CPU time (utime+stime of every thread and child);
+#            also bench/floor.c, not a server: one recv and one send of a canned response per
+#            request, so what the kernel alone costs, the most any server could reach here;
 #  reactors  the same, unpinned: reactors (2 loops; reuseport and exclusive) vs nginx 2 workers;
 #  syscalls  per request for epoll and nginx: strace -c -f over exactly $STOP_AFTER requests;
 #  pipeline  epoll with 16 requests per write (bench/pipeline.lua) vs none;
@@ -47,6 +49,10 @@ start() {
             "$TMP/lt-root" "$port" >"$TMP/lt.$port.conf"
         bench_start "$port" "$cpus" lighttpd -D -f "$TMP/lt.$port.conf"
         ;;
+    floor)
+        [ -x "$TMP/floor" ] || cc -O2 -o "$TMP/floor" bench/floor.c || return 1
+        bench_start "$port" "$cpus" "$TMP/floor" "$port"
+        ;;
     *)
         # shellcheck disable=SC2086 # the architecture's options split on purpose
         start_srvlab "$port" "$cpus" --arch $server
@@ -75,6 +81,7 @@ pinned() {
         measure epoll epoll 0 1
         measure epoll-no-metrics "epoll --no-metrics" 0 1
         for s in $peers; do measure "$s" "$s" 0 1; done
+        measure floor floor 0 1
     done
     # The best peer is the reference (h2o and lighttpd count when Debian has them installed).
     local best=nginx best_eff=0 p e
@@ -83,7 +90,7 @@ pinned() {
         if awk -v a="$e" -v b="$best_eff" 'BEGIN {exit !(a > b)}'; then best=$p; best_eff=$e; fi
     done
     table "Hello world, keep-alive, $CONNS connections, wrk -t1 on CPU 1, server on CPU 0 (median of $ROUNDS x $DURATION)" \
-        "$best" epoll epoll-no-metrics $peers
+        "$best" epoll epoll-no-metrics $peers floor
 }
 
 reactors() {

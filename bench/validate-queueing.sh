@@ -4,6 +4,8 @@
 # mean, p50, p90 and p99 with 95% confidence intervals. See docs/queueing.md.
 #
 #   mm1    serve --arch epoll,              keep-alive,           /work?cpu_us=MEAN&dist=exp
+#          (predicted as M/G/1 with the measured cv: the handler's own ~30 us are a constant
+#          part, so the service is a shifted exponential; M/M/1 in the second columns)
 #   mm1io  serve --arch pool --threads 1,   a connection/request, /work?io_us=MEAN&dist=exp
 #   mmc    serve --arch pool --threads C,   a connection/request, /work?io_us=MEAN&dist=exp
 #   poolka serve --arch pool --threads C,   keep-alive (NOT M/M/c: a worker holds a connection)
@@ -42,6 +44,11 @@
 #                     in 15 s of 1 ms services, too noisy to judge a 10% target; 5% in 60 s)
 #   --mean-us N       mean service time for mm1 (default 1000) and mm1io/mmc (default 4000)
 #   --servers N       servers for mmc (default 4)
+#   --repeat N        run every utilization N times (a fresh server each), then print per
+#                     utilization how often each target held and the pooled p99 error: the
+#                     mean of the N runs' p99 errors +- t(N-1) sd / sqrt(N).
+#                     A 95% interval misses a perfect model once in 20 cells; repeating
+#                     tells such a miss from a biased model (default 1)
 #   --markdown FILE   also write the tables to FILE
 #   --quick           mm1 at 30% for 8 s (the `make test` version): exit 0 when the measured
 #                     mean is within --tolerance percent (default 15) of the prediction, 1 when
@@ -54,6 +61,7 @@ SRVLAB=${SRVLAB:-./srvlab}
 
 models="mm1,mmc"; utils="0.3 0.5 0.7 0.8 0.9"; duration=""; warmup=2; cal_duration=4
 rtt_duration=3; mean_us=1000; io_mean_us=4000; servers=4; markdown=""; quick=0; tolerance=15
+repeat=1
 while [ $# -gt 0 ]; do
     case $1 in
         --quick) quick=1; models="mm1"; utils="0.3"; duration=8; warmup=1; rtt_duration=1.5 ;;
@@ -62,6 +70,7 @@ while [ $# -gt 0 ]; do
         --duration) duration=${2%s}; shift ;;
         --mean-us) mean_us=$2; io_mean_us=$2; shift ;;
         --servers) servers=$2; shift ;;
+        --repeat) repeat=$2; shift ;;
         --tolerance) tolerance=$2; shift ;;
         --markdown) markdown=$2; shift ;;
         -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
@@ -69,6 +78,11 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
+
+case $repeat in
+    '' | *[!0-9]* | 0) echo "validate-queueing: --repeat needs a whole number >= 1, not '$repeat'" >&2
+        exit 2 ;;
+esac
 
 TMP=$(mktemp -d /tmp/srvlab-validate.XXXXXX)
 SRV_PID=""
@@ -367,6 +381,10 @@ row() {
     # The model's mean wait: its mean response minus the round trip and the service time.
     p_wait=$(python3 -c "print(max(1.0, $p_mean - $RTT_US - $svc_us))")
     c_wait=$(cell "$p_wait" "$srv_wait_us" -)
+    # For --repeat's summary: utilization, the errors (%) of mean, p90 and p99, whether the p99
+    # prediction was inside its interval, predicted and measured p99 (us).
+    local inside=1; case ${c_p99%|*} in *'*)') inside=0 ;; esac
+    echo "$u ${c_mean#*|} ${c_p90#*|} ${c_p99#*|} $inside $p_p99 $m_p99" >>"$TMP/rows.txt"
     printf '%s %s | %s | %s | %s | %s | %s | %s | %s | %.0f us | %s%% |\n' "$lead" "$n" \
         "${c_mean%|*}" "${c_p50%|*}" "${c_p90%|*}" "${c_p99%|*}" "${ca_mean%|*}" \
         "${ca_p90%|*}" "${c_wait%|*}" "$lag" "$OTHERS_CPU" | tee -a "$OUT"
@@ -449,17 +467,55 @@ run_config() {
             "others' CPU |"
         echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     } | tee -a "$OUT"
+    rm -f "$TMP/rows.txt"
     for u in $utils; do
-        row "$u" "$per_util" "$nservers" "$primary" "$alt" "$url_path" "${serve_opts[@]}" -- "$@"
+        for _ in $(seq 1 "$repeat"); do
+            row "$u" "$per_util" "$nservers" "$primary" "$alt" "$url_path" "${serve_opts[@]}" \
+                -- "$@"
+        done
     done
+    [ "$repeat" -gt 1 ] && [ -s "$TMP/rows.txt" ] && repeat_summary "$TMP/rows.txt" | tee -a "$OUT"
+    return 0
+}
+
+# repeat_summary ROWS: per utilization, how many of the repeated runs met each target (mean and
+# p90 within 10%, the prediction inside the p99's 95% interval), their median errors, and the
+# pooled p99 error: the mean of the runs' p99 errors (each against its own prediction) with a
+# 95% interval from their spread; * when that interval does not hold 0 (a biased model).
+repeat_summary() {
+    python3 - "$1" <<'PY'
+import math, statistics as st, sys
+T95 = {1: 12.71, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306,
+       9: 2.262, 10: 2.228, 11: 2.201, 12: 2.179, 13: 2.160, 14: 2.145, 15: 2.131}
+by = {}
+for line in open(sys.argv[1]):
+    u, em, e90, e99, inside, pp99, mp99 = line.split()
+    by.setdefault(u, []).append((float(em), float(e90), float(e99), int(inside),
+                                 float(pp99), float(mp99)))
+print()
+print("| util | runs | mean within 10% | p90 within 10% | p99 inside its CI | median error mean / p90 / p99 | p99 predicted / measured (means of the runs) | p99 error pooled (mean of the runs' errors ±95% CI) |")
+print("|---|---|---|---|---|---|---|---|")
+for u, rs in by.items():
+    n = len(rs)
+    ok = lambda k: sum(1 for r in rs if abs(r[k]) <= 10)
+    med = lambda k: st.median(r[k] for r in rs)
+    errs = [r[2] for r in rs]  # each run against its own prediction (its own utilization)
+    pooled = st.mean(errs)
+    half = T95.get(n - 1, 1.96) * st.stdev(errs) / math.sqrt(n) if n > 1 else float("nan")
+    star = "" if abs(pooled) <= half else "*"
+    print(f"| {u} | {n} | {ok(0)}/{n} | {ok(1)}/{n} | {sum(r[3] for r in rs)}/{n} | "
+          f"{med(0):+.0f}% / {med(1):+.0f}% / {med(2):+.0f}% | "
+          f"{st.mean(r[4] for r in rs)/1e3:.3g} / {st.mean(r[5] for r in rs)/1e3:.3g} ms | "
+          f"{pooled:+.1f}% ±{half:.1f}%{star} |")
+PY
 }
 
 IFS=, read -ra model_list <<<"$models"
 for m in "${model_list[@]}"; do
     case $m in
     mm1)
-        run_config "M/M/1: serve --arch epoll, keep-alive, /work?cpu_us=$mean_us&dist=exp" \
-            1 "$mean_us" mm1 mg1 "/work?cpu_us=$mean_us&dist=exp" --arch epoll -- ;;
+        run_config "M/G/1 and M/M/1: serve --arch epoll, keep-alive, /work?cpu_us=$mean_us&dist=exp" \
+            1 "$mean_us" mg1 mm1 "/work?cpu_us=$mean_us&dist=exp" --arch epoll -- ;;
     mm1io)
         run_config "M/M/1 without CPU: serve --arch pool --threads 1, a connection per request, /work?io_us=$io_mean_us&dist=exp" \
             1 "$io_mean_us" mm1 mg1 "/work?io_us=$io_mean_us&dist=exp" \
