@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "http/accesslog.h"
+
 /* Process-wide HTTP settings, set once by `srvlab serve` before any connection exists. */
 struct http_cfg {
     int root_fd;               /* directory served under /static/, or -1 (then 404) */
@@ -76,9 +78,14 @@ struct conn {
 /* Prepares c for a new connection. Allocates nothing. */
 void conn_init(struct conn *c);
 
-/* Tells the core which socket c is (for the access log's client address). Optional. */
+/* Tells the core which socket c is, for the access log's client address: call it once per
+ * connection, right after accept, from the thread that serves the connection or hands it to
+ * its server through a lock, before the first conn_process(). With --access-log it records
+ * the peer address by fd (accesslog_set_peer), so requests do not ask the kernel. Optional:
+ * without it the log shows "-". */
 static inline void conn_set_fd(struct conn *c, int fd) {
     c->fd = fd;
+    accesslog_set_peer(fd);
 }
 
 /* Releases buffers and any open file, and counts the connection as closed (once; the accept

@@ -73,7 +73,7 @@ static void rows_collect(struct engine *e) {
         slot->sent = slot->completed = slot->errors = 0;
         hist_reset(&slot->h);
     }
-    pthread_mutex_unlock(&b->lock);
+    board_unlock(b);
 }
 
 /* ---- The run, from the main thread --------------------------------------------------------- */

@@ -62,7 +62,7 @@ static void sec_flush(struct thread *t, int64_t next_index) {
             slot->errors += t->sec.errors;
             hist_merge(&slot->h, &t->sec.h);
         }
-        pthread_mutex_unlock(&b->lock);
+        board_unlock(b);
     }
     t->sec.sent = t->sec.completed = t->sec.errors = 0;
     hist_reset(&t->sec.h);

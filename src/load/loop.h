@@ -144,6 +144,11 @@ static inline void board_lock(struct sec_board *b) {
         pthread_mutex_consistent(&b->lock);
 }
 
+/* Unlocks what board_lock() locked. After a recovery (EOWNERDEAD) board_lock() already marked
+ * the mutex consistent, so this plain unlock leaves it usable for the next owner. */
+static inline void board_unlock(struct sec_board *b) {
+    pthread_mutex_unlock(&b->lock);
+}
 
 /* Set by SIGINT/SIGTERM (engine.c); every loop stops sending and ends at once. Written by a
  * signal handler, read by every thread: only through these two, atomically. */

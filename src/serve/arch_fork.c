@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "http/accesslog.h"
 #include "serve/arch.h"
 
 static int reap(int options) {
@@ -25,6 +26,7 @@ static int run(struct srv *srv) {
             close(srv->listen_fd);
             signal(SIGTERM, SIG_DFL); /* the stop eventfd tells the child; a 2nd TERM kills */
             srv_serve_blocking(srv, fd);
+            accesslog_flush_all(); /* _exit skips run_arch's flush: the lines are this child's */
             _exit(0);
         }
         if (pid < 0)

@@ -38,6 +38,24 @@ if start_srvlab thread --access-log "$E2E_TMP/access.log"; then
         grep -qE '^127\.0\.0\.1 - - \[[0-9]{2}/[A-Z][a-z]{2}/[0-9]{4}:[0-9:]{8} \+0000\] "GET / HTTP/1\.1" 200 13 queue_us=[0-9.]+ handler_us=[0-9.]+$' "$E2E_TMP/access.log"
     check "--access-log: errors logged with their status" grep -q '"GET /nope HTTP/1.1" 404 ' "$E2E_TMP/access.log"
 fi
+# The address is looked up once per connection and kept by fd: a connection from 127.0.0.3 that
+# gets the fd number a closed one from 127.0.0.2 had must still be logged as 127.0.0.3.
+# Connection: close makes the server close first, so the second accept can reuse the fd.
+for arch in $ARCHS; do
+    if ! start_srvlab "$arch" --threads 2 --access-log "$E2E_TMP/peers-$arch.log"; then
+        not_ok "$arch: server did not start"; continue
+    fi
+    for ip in 127.0.0.2 127.0.0.3 127.0.0.2; do
+        curl -s -o /dev/null -m 5 --interface "$ip" -H 'Connection: close' "$SRV_URL/from-$ip"
+        sleep 0.3 # the server's lingering close ends when curl has gone
+    done
+    stop_pid "$SRV_PID" >/dev/null
+    log="$E2E_TMP/peers-$arch.log"
+    expect_eq "$arch: --access-log: 127.0.0.3 after 127.0.0.2 on a reused fd" 1 \
+        "$(grep -c '^127\.0\.0\.3 - - .*"GET /from-127\.0\.0\.3 HTTP/1\.1" 404 ' "$log")"
+    expect_eq "$arch: --access-log: 127.0.0.2 before and after it" 2 \
+        "$(grep -c '^127\.0\.0\.2 - - .*"GET /from-127\.0\.0\.2 HTTP/1\.1" 404 ' "$log")"
+done
 if start_srvlab pool --no-metrics; then
     expect_eq "--no-metrics: /metrics is 404" 404 "$(curl -s -o /dev/null -w '%{http_code}' "$SRV_URL/metrics")"
 fi
