@@ -38,10 +38,12 @@
 # Usage: bench/validate-queueing.sh [options]
 #   --models LIST     mm1, mm1io, mmc, poolka, comma-separated (default mm1,mmc)
 #   --utils "LIST"    utilizations (default "0.3 0.5 0.7 0.8 0.9")
-#   --duration S      seconds per utilization, after a 2 s warm-up (default 15 below 0.8 and
-#                     60 from 0.8: the mean of an M/M/1 run of T service times has a relative
-#                     standard error of sqrt(2 (1 + rho) / (rho T)) / (1 - rho), 10% at 0.8
-#                     in 15 s of 1 ms services, too noisy to judge a 10% target; 5% in 60 s)
+#   --duration S      seconds per utilization, after a 2 s warm-up (default 15 below 0.7, 30
+#                     from 0.7 and 60 from 0.8: the mean of an M/M/1 run of T service times
+#                     has a relative standard error of sqrt(2 (1 + rho) / (rho T)) / (1 - rho):
+#                     in 15 s of 1 ms services 3.5% at 0.3, 4% at 0.5, 6% at 0.7 and 10% at
+#                     0.8, too noisy to judge a 10% target from one run; 4% at 0.7 in 30 s
+#                     and at 0.8 in 60 s)
 #   --mean-us N       mean service time for mm1 (default 1000) and mm1io/mmc (default 4000)
 #   --servers N       servers for mmc (default 4)
 #   --repeat N        run every utilization N times (a fresh server each), then print per
@@ -339,7 +341,7 @@ row() {
     local log="$TMP/access.log"; rm -f "$log"
     start_server "${serve_opts[@]}" --access-log "$log"
     local dur=$duration
-    [ -n "$dur" ] || dur=$(python3 -c "print(60 if $u >= 0.8 else 15)")
+    [ -n "$dur" ] || dur=$(python3 -c "print(60 if $u >= 0.8 else 30 if $u >= 0.7 else 15)")
     if ! measured_run "$rate" "$dur" "$warmup" "$URL_BASE$url_path" "$TMP/r.json" \
         "$TMP/r.raw" "$@"; then
         stop_server
@@ -459,7 +461,7 @@ run_config() {
         printf '(%s, then %s) / measured ±95%% CI in ms (error), * = prediction outside the CI; ' \
             "${MODEL_NAME[$primary]}" "${MODEL_NAME[$alt]}"
         printf 'server wait: model mean wait / the server'"'"'s measured queueing delay. '
-        local runs="15 s (60 s from 0.8)"; [ -n "$duration" ] && runs="$duration s"
+        local runs="15 s (30 s from 0.7, 60 s from 0.8)"; [ -n "$duration" ] && runs="$duration s"
         printf 'Each run %s after a %s s warm-up. Load average %s.\n\n' "$runs" "$warmup" \
             "$(cut -d' ' -f1-3 /proc/loadavg)"
         echo "| util | offered | rate/s | service (cv) | requests | mean | p50 | p90 | p99 |" \
