@@ -66,6 +66,10 @@ rtt_duration=3; mean_us=1000; io_mean_us=4000; servers=4; markdown=""; quick=0; 
 repeat=1
 while [ $# -gt 0 ]; do
     case $1 in
+        --models | --utils | --duration | --mean-us | --servers | --repeat | --tolerance | --markdown)
+            [ $# -ge 2 ] || { echo "validate-queueing: $1 needs a value; see --help" >&2; exit 2; } ;;
+    esac
+    case $1 in
         --quick) quick=1; models="mm1"; utils="0.3"; duration=8; warmup=1; rtt_duration=1.5 ;;
         --models) models=$2; shift ;;
         --utils) utils=$2; shift ;;
