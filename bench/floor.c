@@ -5,11 +5,17 @@
  * answers anything with 200. bench/server_vs_nginx.sh runs it beside the real servers, so their
  * requests per CPU-second can be read against the most this system-call pattern allows.
  *
- *   cc -O2 -o floor bench/floor.c && ./floor PORT     (127.0.0.1; runs until killed) */
+ * With LOOPS > 1, that many threads, each with its own SO_REUSEPORT listener and epoll set, loop i
+ * pinned to the i-th allowed CPU (srvlab's reactors model), for the two-core comparison.
+ *
+ *   cc -O2 -pthread -o floor bench/floor.c && ./floor PORT [LOOPS]  (127.0.0.1; until killed) */
 #define _GNU_SOURCE /* accept4 */
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +34,10 @@ static const char RESPONSE[] = "HTTP/1.1 200 OK\r\nServer: srvlab\r\n"
 #define RESPONSE_LEN (sizeof RESPONSE - 1)
 #define MAX_BATCH 64 /* responses per send when requests arrive pipelined */
 
-static unsigned char tail_state[MAX_FDS]; /* bytes of "\r\n\r\n" matched at the end of the last read */
+/* Bytes of "\r\n\r\n" matched at the end of the last read, by fd (one loop owns an fd). */
+static unsigned char tail_state[MAX_FDS];
+static char out[MAX_BATCH * RESPONSE_LEN];
+static uint16_t port;
 
 static int die(const char *what) {
     fprintf(stderr, "floor: %s: %s\n", what, strerror(errno));
@@ -54,19 +63,23 @@ static int heads(const char *buf, ssize_t n, unsigned char *st) {
     return count;
 }
 
-int main(int argc, char **argv) {
-    if (argc != 2) {
-        fprintf(stderr, "usage: floor PORT\n");
-        return 2;
+static void *loop(void *arg) {
+    int cpu = (int)(intptr_t)arg;
+    if (cpu >= 0) { /* pinned like srvlab's reactors: loop i on the i-th allowed CPU */
+        cpu_set_t allowed, one_cpu;
+        CPU_ZERO(&one_cpu);
+        if (sched_getaffinity(0, sizeof allowed, &allowed) == 0) {
+            for (int c = 0, seen = 0; c < CPU_SETSIZE; c++)
+                if (CPU_ISSET(c, &allowed) && seen++ == cpu % CPU_COUNT(&allowed))
+                    CPU_SET(c, &one_cpu);
+            pthread_setaffinity_np(pthread_self(), sizeof one_cpu, &one_cpu);
+        }
     }
-    static char out[MAX_BATCH * RESPONSE_LEN];
-    for (int i = 0; i < MAX_BATCH; i++)
-        memcpy(out + i * RESPONSE_LEN, RESPONSE, RESPONSE_LEN);
-
     int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     int one = 1;
     setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[1])),
+    setsockopt(lfd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port),
                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     if (bind(lfd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(lfd, 511) < 0)
         die("bind/listen");
@@ -113,4 +126,25 @@ int main(int argc, char **argv) {
             }
         }
     }
+    return NULL;
+}
+
+int main(int argc, char **argv) {
+    int loops = argc == 3 ? atoi(argv[2]) : 1;
+    if (argc < 2 || argc > 3 || atoi(argv[1]) <= 0 || atoi(argv[1]) > 65535 || loops < 1 ||
+        loops > 64) {
+        fprintf(stderr, "usage: floor PORT [LOOPS]\n");
+        return 2;
+    }
+    port = (uint16_t)atoi(argv[1]);
+    for (int i = 0; i < MAX_BATCH; i++)
+        memcpy(out + i * RESPONSE_LEN, RESPONSE, RESPONSE_LEN);
+    /* Pinned only with several loops (more loops than CPUs wrap around); one loop is left to
+     * taskset, as the servers are. */
+    pthread_t t;
+    for (int i = 1; i < loops; i++)
+        if (pthread_create(&t, NULL, loop, (void *)(intptr_t)i) != 0)
+            die("pthread_create");
+    loop((void *)(intptr_t)(loops > 1 ? 0 : -1));
+    return 0;
 }

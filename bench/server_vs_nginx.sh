@@ -6,7 +6,8 @@
 #            requests per second of server CPU time (utime+stime of every thread and child);
 #            also bench/floor.c, not a server: one recv and one send of a canned response per
 #            request, so what the kernel alone costs, the most any server could reach here;
-#  reactors  the same, unpinned: reactors (2 loops; reuseport and exclusive) vs nginx 2 workers;
+#  reactors  the same, unpinned: reactors (2 loops; reuseport and exclusive) vs nginx 2 workers,
+#            and the floor with 2 loops (threads with their own SO_REUSEPORT listeners);
 #  syscalls  per request for epoll and nginx: strace -c -f over exactly $STOP_AFTER requests;
 #  pipeline  epoll with 16 requests per write (bench/pipeline.lua) vs none;
 #  idle_rss  server RSS per idle keep-alive connection ((RSS with N idle - RSS before) / N).
@@ -49,9 +50,10 @@ start() {
             "$TMP/lt-root" "$port" >"$TMP/lt.$port.conf"
         bench_start "$port" "$cpus" lighttpd -D -f "$TMP/lt.$port.conf"
         ;;
-    floor)
-        [ -x "$TMP/floor" ] || cc -O2 -o "$TMP/floor" bench/floor.c || return 1
-        bench_start "$port" "$cpus" "$TMP/floor" "$port"
+    floor | floor2)
+        [ -x "$TMP/floor" ] || cc -O2 -pthread -o "$TMP/floor" bench/floor.c || return 1
+        local loops=1; [ "$server" = floor2 ] && loops=2
+        bench_start "$port" "$cpus" "$TMP/floor" "$port" "$loops"
         ;;
     *)
         # shellcheck disable=SC2086 # the architecture's options split on purpose
@@ -101,10 +103,11 @@ reactors() {
         measure reactors-exclusive "reactors --threads 2 --listener exclusive" "" ""
         measure nginx-2-workers nginx2 "" ""
         measure nginx-2-workers-affinity nginx2-affinity "" ""
+        measure floor-2-loops floor2 "" ""
     done
     table "Unpinned, both cores: reactors (2 loops, each pins itself to a core) vs nginx (2 workers), wrk -t1 -c$CONNS (median of $ROUNDS x $DURATION)" \
         nginx-2-workers reactors reactors-no-metrics reactors-exclusive nginx-2-workers \
-        nginx-2-workers-affinity
+        nginx-2-workers-affinity floor-2-loops
 }
 
 pipeline() {
