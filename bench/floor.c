@@ -39,7 +39,7 @@ static unsigned char tail_state[MAX_FDS];
 static char out[MAX_BATCH * RESPONSE_LEN];
 static uint16_t port;
 
-static int die(const char *what) {
+static _Noreturn void die(const char *what) {
     fprintf(stderr, "floor: %s: %s\n", what, strerror(errno));
     exit(1);
 }

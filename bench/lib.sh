@@ -73,18 +73,8 @@ stop() { kill -TERM "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
 # family PID: PID and its children (nginx's workers, fork's children).
 family() { echo "$1" $(ps -o pid= --ppid "$1"); }
 
-# cpu_ticks PID: utime+stime of PID and its children in clock ticks (HZ a second);
-# /proc/PID/stat of a process already sums all its threads.
-cpu_ticks() {
-    local t=0 p f
-    for p in $(family "$1"); do
-        read -r -a f <"/proc/$p/stat" 2>/dev/null || continue
-        t=$((t + f[13] + f[14]))
-    done
-    echo "$t"
-}
-
-# cpu_split PID: "user system" ticks of PID and its children (the two halves of cpu_ticks).
+# cpu_split PID: "user system" ticks (HZ a second) of PID and its children; /proc/PID/stat of
+# a process already sums all its threads.
 cpu_split() {
     local u=0 k=0 p f
     for p in $(family "$1"); do
@@ -92,6 +82,13 @@ cpu_split() {
         u=$((u + f[13])); k=$((k + f[14]))
     done
     echo "$u $k"
+}
+
+# cpu_ticks PID: utime+stime of PID and its children, in clock ticks.
+cpu_ticks() {
+    local u k
+    read -r u k < <(cpu_split "$1")
+    echo $((u + k))
 }
 
 # rss_kb PID: resident memory of PID and its children, KiB.
@@ -135,23 +132,22 @@ wrk_measure() {
 # runs_table FILE TITLE PEER LABEL...: a markdown table of the medians per LABEL of FILE's lines
 # "LABEL requests/s p99_ms requests-per-server-CPU-second", the last also as a ratio to PEER's.
 runs_table() {
-    local file=$1 title=$2 peer=$3 label peer_eff rps p99 eff usr ker
+    local file=$1 title=$2 peer=$3 label peer_eff eff
     shift 3
     peer_eff=$(awk -v n="$peer" '$1 == n {print $4}' "$file" | median)
     echo "### $title"
     echo
     echo "| server | requests/s | p99 ms | requests per server CPU-second | vs $peer | user us/req | kernel us/req |"
     echo "|---|---:|---:|---:|---:|---:|---:|"
+    # col N: the median of column N over LABEL's lines.
+    col() { awk -v n="$label" -v c="$1" '$1 == n {print $c}' "$file" | median; }
     for label in "$@"; do
         grep -q "^$label " "$file" || continue
-        rps=$(awk -v n="$label" '$1 == n {print $2}' "$file" | median)
-        p99=$(awk -v n="$label" '$1 == n {print $3}' "$file" | median)
-        eff=$(awk -v n="$label" '$1 == n {print $4}' "$file" | median)
-        usr=$(awk -v n="$label" '$1 == n {print $5}' "$file" | median)
-        ker=$(awk -v n="$label" '$1 == n {print $6}' "$file" | median)
-        printf "| %s | %.0f | %s | %.0f | %s | %.2f | %.2f |\n" "$label" "$rps" "$p99" "$eff" \
+        eff=$(col 4)
+        printf "| %s | %.0f | %s | %.0f | %s | %.2f | %.2f |\n" "$label" "$(col 2)" "$(col 3)" \
+            "$eff" \
             "$(awk -v a="$eff" -v b="$peer_eff" 'BEGIN {print (b > 0 ? sprintf("%.2fx", a / b) : "-")}')" \
-            "$usr" "$ker"
+            "$(col 5)" "$(col 6)"
     done
     echo
 }

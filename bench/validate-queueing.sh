@@ -387,10 +387,9 @@ row() {
     # The model's mean wait: its mean response minus the round trip and the service time.
     p_wait=$(python3 -c "print(max(1.0, $p_mean - $RTT_US - $svc_us))")
     c_wait=$(cell "$p_wait" "$srv_wait_us" -)
-    # For --repeat's summary: utilization, the errors (%) of mean, p90 and p99, whether the p99
-    # prediction was inside its interval, predicted and measured p99 (us).
-    local inside=1; case ${c_p99%|*} in *'*)') inside=0 ;; esac
-    echo "$u ${c_mean#*|} ${c_p90#*|} ${c_p99#*|} $inside $p_p99 $m_p99" >>"$TMP/rows.txt"
+    # For --repeat's summary: utilization, the errors (%) of mean, p90 and p99, and the p99's
+    # prediction, measurement and interval half-width (us).
+    echo "$u ${c_mean#*|} ${c_p90#*|} ${c_p99#*|} $p_p99 $m_p99 $h_p99" >>"$TMP/rows.txt"
     printf '%s %s | %s | %s | %s | %s | %s | %s | %s | %.0f us | %s%% |\n' "$lead" "$n" \
         "${c_mean%|*}" "${c_p50%|*}" "${c_p90%|*}" "${c_p99%|*}" "${ca_mean%|*}" \
         "${ca_p90%|*}" "${c_wait%|*}" "$lag" "$OTHERS_CPU" | tee -a "$OUT"
@@ -495,9 +494,10 @@ T95 = {1: 12.71, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 
        9: 2.262, 10: 2.228, 11: 2.201, 12: 2.179, 13: 2.160, 14: 2.145, 15: 2.131}
 by = {}
 for line in open(sys.argv[1]):
-    u, em, e90, e99, inside, pp99, mp99 = line.split()
-    by.setdefault(u, []).append((float(em), float(e90), float(e99), int(inside),
-                                 float(pp99), float(mp99)))
+    u, em, e90, e99, pp99, mp99, hp99 = line.split()
+    pp99, mp99 = float(pp99), float(mp99)
+    inside = int(abs(mp99 - pp99) <= float(hp99))  # as cell() stars it
+    by.setdefault(u, []).append((float(em), float(e90), float(e99), inside, pp99, mp99))
 print()
 print("| util | runs | mean within 10% | p90 within 10% | p99 inside its CI | median error mean / p90 / p99 | p99 predicted / measured (means of the runs) | p99 error pooled (mean of the runs' errors ±95% CI) |")
 print("|---|---|---|---|---|---|---|---|")

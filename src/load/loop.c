@@ -630,9 +630,8 @@ static void on_readable(struct thread *t, struct conn *c, bool is_hup) {
         uint64_t now = loop_now_ns();
         if (n > 0) {
             t->st.bytes_read += (uint64_t)n;
-            if (!parse_input(t, c, t->rbuf, (size_t)n, now) || (n < READ_BUF_BYTES && !is_hup))
-                return;
-            if (c->state != CONN_OPEN)
+            if (!parse_input(t, c, t->rbuf, (size_t)n, now) || c->state != CONN_OPEN ||
+                (n < READ_BUF_BYTES && !is_hup))
                 return;
         } else if (n == 0) {
             return on_eof(t, c, now);
